@@ -1,0 +1,259 @@
+"""Patients and what the population-health imports say about them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import IntFlag
+from typing import TYPE_CHECKING, Any, Self
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from pcn.models import Practice
+from pcn.nhs_number import NHSNumberField
+
+if TYPE_CHECKING:
+    from pcn.models import User
+
+
+class LongTermCondition(IntFlag):
+    """Long-term-condition flags, stored as one integer so that filters need no join.
+
+    The registers are QOF's (DOMAIN.md, "Call / recall"), plus cancer and frailty for the MDTs.
+    """
+
+    DIABETES = 1 << 0
+    HYPERTENSION = 1 << 1
+    CHD = 1 << 2
+    STROKE_TIA = 1 << 3
+    HEART_FAILURE = 1 << 4
+    COPD = 1 << 5
+    ASTHMA = 1 << 6
+    CKD = 1 << 7
+    DEMENTIA = 1 << 8
+    SMI = 1 << 9
+    LEARNING_DISABILITY = 1 << 10
+    CANCER = 1 << 11
+
+    @property
+    def label(self) -> str:
+        return LTC_LABELS[self]
+
+
+LTC_LABELS: dict[LongTermCondition, str] = {
+    LongTermCondition.DIABETES: "Diabetes",
+    LongTermCondition.HYPERTENSION: "Hypertension",
+    LongTermCondition.CHD: "Coronary heart disease",
+    LongTermCondition.STROKE_TIA: "Stroke or TIA",
+    LongTermCondition.HEART_FAILURE: "Heart failure",
+    LongTermCondition.COPD: "COPD",
+    LongTermCondition.ASTHMA: "Asthma",
+    LongTermCondition.CKD: "Chronic kidney disease",
+    LongTermCondition.DEMENTIA: "Dementia",
+    LongTermCondition.SMI: "Severe mental illness",
+    LongTermCondition.LEARNING_DISABILITY: "Learning disability",
+    LongTermCondition.CANCER: "Cancer",
+}
+
+
+def ltc_labels(flags: int) -> list[str]:
+    return [label for flag, label in LTC_LABELS.items() if flags & flag]
+
+
+class EfiCategory(models.TextChoices):
+    FIT = "fit", "Fit"
+    MILD = "mild", "Mild frailty"
+    MODERATE = "moderate", "Moderate frailty"
+    SEVERE = "severe", "Severe frailty"
+
+
+def efi_category(score: Decimal | float | None) -> str:
+    """eFI category from the score (DOMAIN.md): fit 0-0.12, mild 0.13-0.24, moderate 0.25-0.36, severe > 0.36.
+
+    Boundaries: the published bands are given to two decimals, so a score is compared at two
+    decimals and a boundary value belongs to the lower band (0.12 fit, 0.24 mild, 0.36 moderate);
+    anything above 0.36 is severe.
+    """
+    if score is None:
+        return ""
+    value = round(Decimal(str(score)), 2)
+    if value <= Decimal("0.12"):
+        return EfiCategory.FIT
+    if value <= Decimal("0.24"):
+        return EfiCategory.MILD
+    if value <= Decimal("0.36"):
+        return EfiCategory.MODERATE
+    return EfiCategory.SEVERE
+
+
+class CareHome(models.Model):
+    """A care home aligned to the PCN (EHCH: each home is aligned to one PCN)."""
+
+    name = models.CharField(max_length=200)
+    ods_code = models.CharField("ODS code", max_length=10, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    practice = models.ForeignKey(
+        Practice, on_delete=models.PROTECT, related_name="care_homes", help_text="The aligned practice."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """The one choke point for patient scoping: the practices the user is a member of."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(practice_id__in=user.practice_ids())
+
+    def search(self, text: str) -> Self:
+        """By NHS number (spaces and hyphens ignored) or by name; every word must match."""
+        from pcn.nhs_number import normalise
+
+        text = (text or "").strip()
+        if not text:
+            return self
+        digits = normalise(text)
+        if digits.isdigit():
+            return self.filter(nhs_number__startswith=digits)
+        qs = self
+        for word in text.split():
+            qs = qs.filter(models.Q(family_name__istartswith=word) | models.Q(given_name__istartswith=word))
+        return qs
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        INDETERMINATE = "I", "Indeterminate"
+        UNKNOWN = "U", "Not known"
+
+    nhs_number = NHSNumberField(unique=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+
+    address = models.CharField(max_length=300, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    mobile = models.CharField(max_length=30, blank=True)
+    preferred_language = models.CharField(max_length=60, blank=True)
+    interpreter_needed = models.BooleanField(default=False)
+    is_carer = models.BooleanField(default=False)
+    has_carer = models.BooleanField(default=False)
+    care_home = models.ForeignKey(
+        CareHome, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents"
+    )
+    is_deceased = models.BooleanField(default=False)
+    has_left = models.BooleanField("left the practice", default=False)
+
+    # The latest risk-stratification figures, copied from the newest RiskSnapshot so that lists
+    # filter and sort on indexed columns without a join.
+    risk_score = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    efi_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    efi_category = models.CharField(max_length=10, choices=EfiCategory.choices, blank=True)
+    ae_attendances_12m = models.PositiveSmallIntegerField("A&E attendances (12 months)", null=True, blank=True)
+    emergency_admissions_12m = models.PositiveSmallIntegerField(
+        "Emergency admissions (12 months)", null=True, blank=True
+    )
+    ltc_flags = models.PositiveIntegerField("long-term conditions", default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            models.Index(fields=["practice", "family_name", "given_name", "id"], name="patient_practice_name"),
+            models.Index(fields=["family_name", "given_name", "id"], name="patient_name"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.nhs_number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("caseload:patient_detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name.upper()}"
+
+    @property
+    def is_care_home_resident(self) -> bool:
+        return self.care_home_id is not None
+
+    def age(self, on: date) -> int:
+        dob = self.date_of_birth
+        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+    @property
+    def conditions(self) -> list[str]:
+        return ltc_labels(self.ltc_flags)
+
+
+class ImportBatch(models.Model):
+    """One population import: who, when, which file (by hash), what happened."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=100)
+    filename = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="import_batches"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RiskSnapshot(models.Model):
+    """What one import said about one patient, kept so that trends across imports can be shown."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="risk_snapshots")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="snapshots")
+    taken_on = models.DateField()
+    risk_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    efi_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    efi_category = models.CharField(max_length=10, choices=EfiCategory.choices, blank=True)
+    ae_attendances_12m = models.PositiveSmallIntegerField(null=True, blank=True)
+    emergency_admissions_12m = models.PositiveSmallIntegerField(null=True, blank=True)
+    ltc_flags = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-taken_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "batch"], name="risksnapshot_one_per_patient_per_batch")
+        ]
+        indexes = [models.Index(fields=["patient", "-taken_on"], name="risksnapshot_patient_taken")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.taken_on}"

@@ -1,0 +1,27 @@
+"""The header's navigation: what the signed-in user can reach, by role."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from pcn.permissions import Perm, has_perm
+
+# (label, url name, permission). Later apps add their entries here.
+NAVIGATION: list[tuple[str, str, Perm | None]] = [
+    ("Home", "home", None),
+    ("Find patients", "caseload:patient_list", Perm.VIEW_PATIENTS),
+    ("Audit", "audit:event_list", Perm.VIEW_AUDIT),
+    ("Administration", "admin:index", Perm.ADMINISTER),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_verified():
+        return {"nav_items": []}
+    items = [
+        {"label": label, "url_name": url_name}
+        for label, url_name, perm in NAVIGATION
+        if perm is None or has_perm(user, perm)
+    ]
+    return {"nav_items": items}

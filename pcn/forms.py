@@ -1,0 +1,76 @@
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from pcn.models import User
+
+
+class SignInForm(AuthenticationForm):
+    """Email and password. The field keeps Django's name `username` so that django-axes sees it."""
+
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    error_messages = {
+        "invalid_login": "Enter a correct email address and password. After 5 failed attempts the account is locked for 30 minutes.",
+        "inactive": "This account has been deactivated. Ask your PCN administrator.",
+    }
+
+
+class TokenForm(forms.Form):
+    """A six-digit code from the authenticator app, checked against one device."""
+
+    token = forms.CharField(
+        label="Security code",
+        help_text="The 6-digit code shown in your authenticator app",
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*", "autofocus": True}
+        ),
+    )
+
+    def __init__(self, *args: Any, device: TOTPDevice, **kwargs: Any) -> None:
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].replace(" ", "")
+        if not token.isdigit():
+            raise forms.ValidationError("Enter the 6 digits from your authenticator app.")
+        allowed, _ = self.device.verify_is_allowed()
+        if not allowed:
+            raise forms.ValidationError("Too many wrong codes. Wait a minute, then try the newest code.")
+        if not self.device.verify_token(token):
+            raise forms.ValidationError("That code is not right or has expired. Enter the newest code from your app.")
+        return token
+
+
+class AuditFilterForm(forms.Form):
+    nhs_number = forms.CharField(label="Patient's NHS number", required=False, max_length=14)
+    user = forms.ModelChoiceField(label="User", queryset=User.objects.all(), required=False)
+    date_from = forms.DateField(label="From (date)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label="To (date, inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_nhs_number(self) -> str:
+        from pcn.nhs_number import normalise, validate_nhs_number
+
+        value = normalise(self.cleaned_data["nhs_number"])
+        if value:
+            validate_nhs_number(value)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date must be the same as or after the start date.")
+        return data

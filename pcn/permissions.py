@@ -1,0 +1,58 @@
+"""Who may do what: every role permission in one place, and the decorator views use.
+
+Practice scoping (which records) is the other half and lives on the querysets (`visible_to`).
+A view first checks the permission here (wrong role → 403), then fetches through `visible_to`
+(out of scope → 404, never a 403 that would confirm the record exists).
+"""
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from pcn.models import Role, User
+
+
+class Perm(StrEnum):
+    VIEW_PATIENTS = "view_patients"
+    VIEW_PCN_FIGURES = "view_pcn_figures"
+    VIEW_AUDIT = "view_audit"
+    ADMINISTER = "administer"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.COORDINATOR: frozenset({Perm.VIEW_PATIENTS}),
+    Role.CLINICAL_LEAD: frozenset({Perm.VIEW_PATIENTS}),
+    Role.MANAGER: frozenset({Perm.VIEW_PATIENTS, Perm.VIEW_PCN_FIGURES}),
+    Role.ADMINISTRATOR: frozenset({Perm.VIEW_AUDIT, Perm.ADMINISTER, Perm.VIEW_PCN_FIGURES}),
+}
+
+
+def has_perm(user: Any, perm: Perm) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    assert isinstance(user, User)
+    return any(perm in ROLE_PERMISSIONS.get(role, ()) for role in user.roles())
+
+
+def permission_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Refuse with 403 unless the signed-in user's roles grant `perm`.
+
+    Sign-in and two-factor are enforced before any view runs (LoginRequiredMiddleware and
+    RequireTwoFactorMiddleware), so this only decides the role question.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_perm(request.user, perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.required_permission = perm  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
