@@ -159,12 +159,17 @@ class Patient(models.Model):
     # The latest risk-stratification figures, copied from the newest RiskSnapshot so that lists
     # filter and sort on indexed columns without a join.
     risk_score = models.DecimalField(
-        max_digits=4, decimal_places=1, null=True, blank=True,
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     efi_score = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     efi_category = models.CharField(max_length=10, choices=EfiCategory.choices, blank=True)
-    ae_attendances_12m = models.PositiveSmallIntegerField("A&E attendances (12 months)", null=True, blank=True)
+    ae_attendances_12m = models.PositiveSmallIntegerField(
+        "A&E attendances (12 months)", null=True, blank=True
+    )
     emergency_admissions_12m = models.PositiveSmallIntegerField(
         "Emergency admissions (12 months)", null=True, blank=True
     )
@@ -178,7 +183,9 @@ class Patient(models.Model):
     class Meta:
         ordering = ["family_name", "given_name", "id"]
         indexes = [
-            models.Index(fields=["practice", "family_name", "given_name", "id"], name="patient_practice_name"),
+            models.Index(
+                fields=["practice", "family_name", "given_name", "id"], name="patient_practice_name"
+            ),
             models.Index(fields=["family_name", "given_name", "id"], name="patient_name"),
             models.Index(fields=["date_of_birth"], name="patient_dob"),
         ]
@@ -251,7 +258,9 @@ class RiskSnapshot(models.Model):
     class Meta:
         ordering = ["-taken_on", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["patient", "batch"], name="risksnapshot_one_per_patient_per_batch")
+            models.UniqueConstraint(
+                fields=["patient", "batch"], name="risksnapshot_one_per_patient_per_batch"
+            )
         ]
         indexes = [models.Index(fields=["patient", "-taken_on"], name="risksnapshot_patient_taken")]
 

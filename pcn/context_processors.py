@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from pcn.permissions import Perm, has_perm
 
@@ -18,10 +19,15 @@ NAVIGATION: list[tuple[str, str, Perm | None]] = [
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_verified():
-        return {"nav_items": []}
+        return {"nav_items": [], "header_memberships": []}
     items = [
         {"label": label, "url_name": url_name}
         for label, url_name, perm in NAVIGATION
         if perm is None or has_perm(user, perm)
     ]
-    return {"nav_items": items}
+    # The header shows the user's roles and practices: one query, ordered so that the template can
+    # {% regroup %} by role, and made only when a template reads it (htmx partials do not).
+    memberships = SimpleLazyObject(
+        lambda: list(user.memberships.select_related("practice").order_by("role", "practice__name"))
+    )
+    return {"nav_items": items, "header_memberships": memberships}

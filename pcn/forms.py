@@ -32,7 +32,12 @@ class TokenForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*", "autofocus": True}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9]*",
+                "autofocus": True,
+            }
         ),
     )
 
@@ -48,14 +53,18 @@ class TokenForm(forms.Form):
         if not allowed:
             raise forms.ValidationError("Too many wrong codes. Wait a minute, then try the newest code.")
         if not self.device.verify_token(token):
-            raise forms.ValidationError("That code is not right or has expired. Enter the newest code from your app.")
+            raise forms.ValidationError(
+                "That code is not right or has expired. Enter the newest code from your app."
+            )
         return token
 
 
 class AuditFilterForm(forms.Form):
     nhs_number = forms.CharField(label="Patient's NHS number", required=False, max_length=14)
     user = forms.ModelChoiceField(label="User", queryset=User.objects.all(), required=False)
-    date_from = forms.DateField(label="From (date)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="From (date)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     date_to = forms.DateField(
         label="To (date, inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -14,7 +14,9 @@ from django.utils import timezone
 validate_practice_ods_code = RegexValidator(
     r"^[A-Z][0-9]{5}$", "Enter the practice's ODS code: a capital letter and five digits, like A81001."
 )
-validate_pcn_ods_code = RegexValidator(r"^U[0-9]{5}$", "Enter the PCN's ODS code: U and five digits, like U12345.")
+validate_pcn_ods_code = RegexValidator(
+    r"^U[0-9]{5}$", "Enter the PCN's ODS code: U and five digits, like U12345."
+)
 
 
 class Practice(models.Model):
@@ -143,7 +145,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "practice", "role"], name="membership_unique_user_practice_role")
+            models.UniqueConstraint(
+                fields=["user", "practice", "role"], name="membership_unique_user_practice_role"
+            )
         ]
 
     def __str__(self) -> str:
@@ -195,11 +199,24 @@ class AuditEventPatient(models.Model):
     patient = models.ForeignKey("caseload.Patient", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "patient"], name="audit_event_patient_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "patient"], name="audit_event_patient_unique")
+        ]
         indexes = [models.Index(fields=["patient", "event"], name="audit_patient_event")]
 
+    def __str__(self) -> str:
+        return f"event {self.event_id} patient {self.patient_id}"
 
 
 from pcn.sessions import UserSession  # noqa: E402  (the session model is a pcn model)
 
-__all__ = ["AuditEvent", "AuditEventPatient", "Membership", "PcnSettings", "Practice", "Role", "User", "UserSession"]
+__all__ = [
+    "AuditEvent",
+    "AuditEventPatient",
+    "Membership",
+    "PcnSettings",
+    "Practice",
+    "Role",
+    "User",
+    "UserSession",
+]

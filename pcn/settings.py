@@ -42,12 +42,14 @@ DEMO_MODE = env_bool("DEMO_MODE", False)
 HTTPS = env_bool("HTTPS", not DEBUG)
 
 # Without SECRET_KEY, a development key is used; `check --deploy` reports it, so production must set one.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-development-only-key-set-SECRET_KEY-in-production"
+SECRET_KEY = (
+    os.environ.get("SECRET_KEY") or "django-insecure-development-only-key-set-SECRET_KEY-in-production"
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "pcn.apps.PcnAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
@@ -75,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "pcn.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,6 +160,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The sign-in form posts the email address as "username" (Django's AuthenticationForm field name).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Behind the production proxy the client address is the first of X-Forwarded-For.
@@ -199,6 +204,10 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# --- The product's own rules ----------------------------------------------------------------------------
+# Frequent attenders: A&E attendances in 12 months at or above this (DOMAIN.md; NHSE winter plan, a setting).
+FREQUENT_ATTENDER_THRESHOLD = env_int("FREQUENT_ATTENDER_THRESHOLD", 5)
+
 # --- Uploads ----------------------------------------------------------------------------------------
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 50)
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
@@ -229,18 +238,25 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 CRISPY_ALLOWED_TEMPLATE_PACKS = ("nhsuk",)
 CRISPY_TEMPLATE_PACK = "nhsuk"
 
-# --- Email ------------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG or DEMO_MODE else "django.core.mail.backends.smtp.EmailBackend",
-)
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = 30
+# --- Email (Django 6.1 MAILERS) ------------------------------------------------------------------------
+# SMTP when EMAIL_HOST is set; otherwise, for trying it out, messages are printed to the console.
+_email_host = os.environ.get("EMAIL_HOST", "")
+if _email_host:
+    _mailer: dict = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": env_int("EMAIL_PORT", 587),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", True),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "timeout": 30,
+        },
+    }
+else:
+    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+MAILERS = {"default": _mailer}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PCN Care Coordination <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

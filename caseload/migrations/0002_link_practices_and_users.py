@@ -6,64 +6,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('caseload', '0001_initial'),
-        ('pcn', '0001_initial'),
+        ("caseload", "0001_initial"),
+        ("pcn", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='carehome',
-            name='practice',
-            field=models.ForeignKey(help_text='The aligned practice.', on_delete=django.db.models.deletion.PROTECT, related_name='care_homes', to='pcn.practice'),
+            model_name="carehome",
+            name="practice",
+            field=models.ForeignKey(
+                help_text="The aligned practice.",
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="care_homes",
+                to="pcn.practice",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='import_batches', to=settings.AUTH_USER_MODEL),
+            model_name="importbatch",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="import_batches",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='care_home',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='residents', to='caseload.carehome'),
+            model_name="patient",
+            name="care_home",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="residents",
+                to="caseload.carehome",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='pcn.practice'),
+            model_name="patient",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="patients", to="pcn.practice"
+            ),
         ),
         migrations.AddField(
-            model_name='risksnapshot',
-            name='batch',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='caseload.importbatch'),
+            model_name="risksnapshot",
+            name="batch",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="snapshots",
+                to="caseload.importbatch",
+            ),
         ),
         migrations.AddField(
-            model_name='risksnapshot',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risk_snapshots', to='caseload.patient'),
+            model_name="risksnapshot",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="risk_snapshots",
+                to="caseload.patient",
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['practice', 'family_name', 'given_name', 'id'], name='patient_practice_name'),
+            model_name="patient",
+            index=models.Index(
+                fields=["practice", "family_name", "given_name", "id"], name="patient_practice_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['family_name', 'given_name', 'id'], name='patient_name'),
+            model_name="patient",
+            index=models.Index(fields=["family_name", "given_name", "id"], name="patient_name"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['date_of_birth'], name='patient_dob'),
+            model_name="patient",
+            index=models.Index(fields=["date_of_birth"], name="patient_dob"),
         ),
         migrations.AddIndex(
-            model_name='risksnapshot',
-            index=models.Index(fields=['patient', '-taken_on'], name='risksnapshot_patient_taken'),
+            model_name="risksnapshot",
+            index=models.Index(fields=["patient", "-taken_on"], name="risksnapshot_patient_taken"),
         ),
         migrations.AddConstraint(
-            model_name='risksnapshot',
-            constraint=models.UniqueConstraint(fields=('patient', 'batch'), name='risksnapshot_one_per_patient_per_batch'),
+            model_name="risksnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "batch"), name="risksnapshot_one_per_patient_per_batch"
+            ),
         ),
     ]

@@ -1,0 +1,65 @@
+# The two commands: `make run` (try it: demo PCN, web, worker, beat) and `make test` (what CI runs).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+PORT ?= 8000
+
+# Tests run against the real PostgreSQL and Redis on this machine.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pcn
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) HTTPS=0 DEBUG=0 DEMO_MODE=0
+
+.PHONY: help run test lint migrate demo bench vendor lock clean
+
+help:
+	@echo "make run    start the demo: web on http://127.0.0.1:$(PORT)/, Celery worker and beat"
+	@echo "make test   lint, migration check and the whole test suite on PostgreSQL and Redis"
+	@echo "make lint   ruff check and format check only"
+	@echo "make bench  the benchmarks in bench/ (PostgreSQL)"
+
+$(PY):
+	@python=$$(scripts/find-python.sh) && echo "Creating $(VENV) with $$python" && $$python -m venv $(VENV)
+
+$(UV): | $(PY)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.runtime: requirements.lock | $(UV)
+	$(UV) pip sync --quiet --python $(PY) requirements.lock
+	@rm -f $(VENV)/.dev && touch $@
+
+$(VENV)/.dev: requirements-dev.lock | $(UV)
+	$(UV) pip sync --quiet --python $(PY) requirements-dev.lock
+	@touch $(VENV)/.runtime $@
+
+run: $(VENV)/.runtime
+	@scripts/run-demo.sh $(PORT)
+
+test: $(VENV)/.dev
+	@scripts/test-deps.sh
+	@scripts/services-up.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) -m pytest --create-db
+
+lint: $(VENV)/.dev
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.dev
+	@scripts/services-up.sh
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/pcn_bench} $(PY) bench/seed_demo.py
+
+vendor:
+	scripts/vendor-static.sh
+
+# Re-pin after changing pyproject.toml's dependencies.
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --python $(PY) --generate-hashes -o requirements.lock -q
+	$(UV) pip compile pyproject.toml --extra dev --python $(PY) --generate-hashes -o requirements-dev.lock -q
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,91 @@
+"""Named people for the tests: a coordinator at practice A, a clinical lead, a PCN manager, an
+administrator, and an outsider (a coordinator at practice B)."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from pcn.models import Practice, Role, User
+from tests.factories import MembershipFactory, PatientFactory, PracticeFactory, TOTPDeviceFactory, UserFactory
+
+
+@dataclass
+class Person:
+    user: User
+    practice: Practice
+
+
+def make_person(practice: Practice, role: str, **user_fields) -> Person:
+    user = UserFactory(**user_fields)
+    MembershipFactory(user=user, practice=practice, role=role)
+    TOTPDeviceFactory(user=user)
+    return Person(user=user, practice=practice)
+
+
+def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
+    """Signed in as `user`; with `verified`, past two-factor as if a code had been entered."""
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if verified:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The production hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def practice_a(db) -> Practice:
+    return PracticeFactory(ods_code="P99001", name="Riverside Surgery")
+
+
+@pytest.fixture
+def practice_b(db) -> Practice:
+    return PracticeFactory(ods_code="P99002", name="Castle Street Medical Centre")
+
+
+@pytest.fixture
+def coordinator(practice_a) -> Person:
+    return make_person(practice_a, Role.COORDINATOR, full_name="Cara Coordinator", email="cara@example.test")
+
+
+@pytest.fixture
+def clinical_lead(practice_a) -> Person:
+    return make_person(practice_a, Role.CLINICAL_LEAD, full_name="Liam Lead", email="liam@example.test")
+
+
+@pytest.fixture
+def manager(practice_a) -> Person:
+    return make_person(practice_a, Role.MANAGER, full_name="Mina Manager", email="mina@example.test")
+
+
+@pytest.fixture
+def administrator(practice_a) -> Person:
+    return make_person(
+        practice_a, Role.ADMINISTRATOR, full_name="Ade Admin", email="ade@example.test", is_staff=True
+    )
+
+
+@pytest.fixture
+def outsider(practice_b) -> Person:
+    return make_person(practice_b, Role.COORDINATOR, full_name="Olu Outsider", email="olu@example.test")
+
+
+@pytest.fixture
+def patient(practice_a):
+    return PatientFactory(practice=practice_a, given_name="Grace", family_name="Hopper")
+
+
+@pytest.fixture
+def sign_in_as(client):
+    def _sign_in(person_or_user, *, verified: bool = True) -> Client:
+        user = getattr(person_or_user, "user", person_or_user)
+        return sign_in(client, user, verified=verified)
+
+    return _sign_in
