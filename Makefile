@@ -27,9 +27,10 @@ $(PY):
 $(UV): | $(PY)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# `run` installs the runtime pins (adding to, never removing, what `test` installed).
 $(VENV)/.runtime: requirements.lock | $(UV)
-	$(UV) pip sync --quiet --python $(PY) requirements.lock
-	@rm -f $(VENV)/.dev && touch $@
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	@touch $@
 
 $(VENV)/.dev: requirements-dev.lock | $(UV)
 	$(UV) pip sync --quiet --python $(PY) requirements-dev.lock

@@ -60,7 +60,12 @@ class TokenForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    nhs_number = forms.CharField(label="Patient's NHS number", required=False, max_length=14)
+    nhs_number = forms.CharField(
+        label="Patient's NHS number",
+        required=False,
+        max_length=14,
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10", "inputmode": "numeric"}),
+    )
     user = forms.ModelChoiceField(label="User", queryset=User.objects.all(), required=False)
     date_from = forms.DateField(
         label="From (date)", required=False, widget=forms.DateInput(attrs={"type": "date"})

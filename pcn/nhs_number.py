@@ -5,10 +5,15 @@ check = 11 - (sum mod 11); a check of 11 becomes 0; a check of 10 means the numb
 the check must equal digit 10. Stored as 10 digits, shown 3-3-4 ("999 000 0018").
 999 000 0000-999 999 9999 is the test range: valid numbers that are never issued. All synthetic
 data in this project comes from that range.
+
+One more rule, as the reference package `nhs-number` 2.2 applies it (its issue #25): numbers in the
+Scottish CHI range 010 000 0000-311 299 9999 encode the date of birth as DDMMYY in their first six
+digits, so a number there whose first six digits are not a real date is not a valid number.
 """
 
 import random
 import re
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -18,6 +23,7 @@ from django.db import models
 _SEPARATORS = re.compile(r"[\s-]")
 _WEIGHTS = range(10, 1, -1)
 TEST_RANGE_PREFIX = "999"
+CHI_RANGE = (100_000_000, 3_112_999_999)
 
 
 def check_digit(first_nine: str) -> int | None:
@@ -31,6 +37,21 @@ def check_digit(first_nine: str) -> int | None:
     return check
 
 
+def is_impossible_chi_date(digits: str) -> bool:
+    """True for a number in the CHI range whose first six digits are not a DDMMYY date.
+
+    Two-digit years pivot as Python's %y does (00-68 → 2000s, 69-99 → 1900s), as the package does.
+    """
+    if not CHI_RANGE[0] <= int(digits) <= CHI_RANGE[1]:
+        return False
+    day, month, year = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    try:
+        date(2000 + year if year <= 68 else 1900 + year, month, day)
+    except ValueError:
+        return True
+    return False
+
+
 def normalise(value: str) -> str:
     """Strip the spaces and hyphens people type ("999 000 0018", "999-000-0018")."""
     return _SEPARATORS.sub("", value or "")
@@ -41,7 +62,7 @@ def is_valid(value: str) -> bool:
     digits = normalise(value)
     if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
         return False
-    return check_digit(digits[:9]) == int(digits[9])
+    return check_digit(digits[:9]) == int(digits[9]) and not is_impossible_chi_date(digits)
 
 
 def format_nhs_number(value: str) -> str:
@@ -81,6 +102,12 @@ def validate_nhs_number(value: str) -> None:
         raise ValidationError(
             "This is not a valid NHS number: the check digit does not match. Check it for typing errors.",
             code="check_digit",
+        )
+    if is_impossible_chi_date(digits):
+        raise ValidationError(
+            "This is not a valid NHS number: numbers starting like this are Scottish CHI numbers, "
+            "which begin with a date of birth. Check it for typing errors.",
+            code="chi_date",
         )
 
 

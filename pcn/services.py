@@ -28,6 +28,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CareHome, ImportBatch, LongTermCondition, Patient, RiskSnapshot, efi_category
+from pcn.audit import audit
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
 from pcn.sessions import end_sessions_for
@@ -43,7 +44,9 @@ def user_deactivate(*, user: User, by: User | None) -> int:
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
-    return end_sessions_for(user.pk)
+    ended = end_sessions_for(user.pk)
+    audit(None, "account.deactivate", user=by, target_user_id=user.pk, sessions_ended=ended)
+    return ended
 
 
 def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
@@ -54,10 +57,12 @@ def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
     return device
 
 
+@transaction.atomic
 def totp_device_confirm(*, device: TOTPDevice) -> TOTPDevice:
     """Mark the device confirmed once the user has entered a right code from it."""
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    audit(None, "account.two_factor_enrol", user=device.user)
     return device
 
 

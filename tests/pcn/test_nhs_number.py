@@ -23,8 +23,8 @@ from pcn.nhs_number import (
 )
 
 # Worked by hand: 9990000018 → 9x10 + 9x9 + 9x8 + 1x2 = 245; 245 mod 11 = 3; 11 - 3 = 8.
-# 9434765919 is the example the NHS Data Dictionary uses. 9990000050 → 253 mod 11 = 0 → 11 → 0.
-VALID = ["9990000018", "9990000026", "9990000050", "9434765919", "4010232137", "9996000001"]
+# Only test-range numbers in this repository. 9990000050 → 253 mod 11 = 0 → 11 → 0.
+VALID = ["9990000018", "9990000026", "9990000050", "9990000069", "9996000001"]
 
 
 @pytest.mark.parametrize("number", VALID)
@@ -239,13 +239,9 @@ def test_is_valid_agrees_with_the_nhs_number_package():
     def agree(numbers: list[str]) -> None:
         for number in numbers:
             ours = is_valid(number)
+            assert ours is nhs_number.is_valid(number), number
             if _is_chi_with_impossible_date(number):
-                # The one known difference: see the test below.
                 seen["chi_impossible_date"] += 1
-                assert nhs_number.is_valid(number) is False
-                assert ours is (nhs_number.calculate_checksum(number[:9]) == int(number[9]))
-            else:
-                assert ours is nhs_number.is_valid(number), number
             seen["checked"] += 1
             seen["valid" if ours else "invalid"] += 1
 
@@ -255,6 +251,8 @@ def test_is_valid_agrees_with_the_nhs_number_package():
     # Both outcomes are well covered: about half of the numbers are valid.
     assert seen["valid"] >= 40_000
     assert seen["invalid"] >= 40_000
+    # The CHI-range date rule was exercised, not just assumed.
+    assert seen["chi_impossible_date"] >= 1_000
 
 
 @pytest.mark.parametrize(
@@ -262,20 +260,20 @@ def test_is_valid_agrees_with_the_nhs_number_package():
     [
         "0000000000", "9999999999", "0099999999", "0100000000", "3112999999", "3113000000",
         "3999999999", "4000000000", "7999999999", "8599999999", "9000000000",
-        "9990000018", "9434765919", "999 000 0018", "999-000-0018", " 9990000018 ",
+        "9990000018", "999 000 0018", "999-000-0018", " 9990000018 ",
     ],
 )  # fmt: skip
 def test_agrees_with_the_package_at_range_edges_and_typed_forms(number):
     assert is_valid(number) is nhs_number.is_valid(number)
 
 
-def test_differs_from_the_package_only_on_chi_numbers_with_impossible_dates():
-    """`nhs-number` 2.2 also rejects numbers in the Scottish CHI range (0100000000-3112999999) whose
-    first six digits are not a DDMMYY date; the NHS Data Dictionary's rule, which we follow, has no
-    such check. Numbers outside the CHI range agree exactly."""
-    number = "011300000" + str(check_digit("011300000"))
-    assert is_valid(number) is True
-    assert nhs_number.is_valid(number) is False
+def test_chi_range_numbers_must_start_with_a_real_date():
+    """As `nhs-number` 2.2 does: in the Scottish CHI range (0100000000-3112999999) the first six
+    digits are a DDMMYY date of birth, so a right check digit is not enough there."""
+    impossible = "011300000" + str(check_digit("011300000"))  # 01/13/00: no 13th month
     dated = "010190000" + str(check_digit("010190000"))  # 01/01/90: a real date
-    assert is_valid(dated) is True
-    assert nhs_number.is_valid(dated) is True
+    assert (is_valid(impossible), nhs_number.is_valid(impossible)) == (False, False)
+    assert (is_valid(dated), nhs_number.is_valid(dated)) == (True, True)
+    with pytest.raises(ValidationError) as error:
+        validate_nhs_number(impossible)
+    assert error.value.code == "chi_date"

@@ -292,3 +292,11 @@ def test_demo_totp_user_without_an_authenticator(demo_mode):
     with pytest.raises(CommandError) as error:
         call_command("demo_totp", "new@example.test", stdout=StringIO())
     assert str(error.value) == "new@example.test has no confirmed authenticator (TOTP device)."
+
+
+def test_if_empty_leaves_an_existing_database_alone(settings, patient):
+    settings.DEMO_MODE = True
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", "--patients", "300", "--practices", "2", stdout=out)
+    assert out.getvalue() == "The database already holds patients: demo data not loaded again.\n"
+    assert list(Patient.objects.all()) == [patient]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pcn.models import UserSession
+from pcn.models import AuditEvent, UserSession
 from pcn.services import user_deactivate
 from tests.factories import MembershipFactory, UserFactory
 
@@ -93,6 +93,15 @@ def test_five_failed_sign_ins_lock_the_account(client, coordinator):
     assert "_auth_user_id" not in client.session
 
 
+def test_lockout_is_per_account_not_per_address(client, coordinator, clinical_lead):
+    for _ in range(5):
+        sign_in_with_password(client, coordinator.user.email, "wrong-password")
+    # Another person at the same practice (same network address) can still sign in.
+    response = sign_in_with_password(client, clinical_lead.user.email)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(clinical_lead.user.pk)
+
+
 def test_sessions_end_after_30_idle_minutes(sign_in_as, coordinator):
     client = sign_in_as(coordinator)
     now = timezone.now()
@@ -112,6 +121,12 @@ def test_deactivating_a_user_ends_their_sessions(sign_in_as, coordinator, admini
 
     assert user_deactivate(user=coordinator.user, by=administrator.user) == 1
 
+    event = AuditEvent.objects.latest("id")
+    assert (event.user, event.action, event.detail) == (
+        administrator.user,
+        "account.deactivate",
+        {"target_user_id": coordinator.user.pk, "sessions_ended": 1},
+    )
     assert UserSession.objects.filter(user_id=coordinator.user.pk).count() == 0
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))

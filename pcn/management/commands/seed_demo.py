@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caseload.models import Patient
 from pcn.models import Membership
 from pcn.services import DEMO_PASSWORD, DEMO_USERS, DemoSeedRefused, demo_pcn_seed
 
@@ -24,8 +25,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="Delete every patient, care home and import first."
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing (and succeed) when the database already holds patients: what `make run` uses.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and not options["reset"] and Patient.objects.exists():
+            self.stdout.write("The database already holds patients: demo data not loaded again.")
+            return
         started = time.perf_counter()
         try:
             counts = demo_pcn_seed(
