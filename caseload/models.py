@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Self
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from pcn.models import Practice
 from pcn.nhs_number import NHSNumberField
@@ -174,6 +175,13 @@ class Patient(models.Model):
         "Emergency admissions (12 months)", null=True, blank=True
     )
     ltc_flags = models.PositiveIntegerField("long-term conditions", default=0)
+    # Kept by the imports, for the cohort's "risk rising" and "new since the last import" filters:
+    # the risk score of the import before the latest one that scored this patient, and the import
+    # that first brought the patient in.
+    previous_risk_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    first_batch = models.ForeignKey(
+        "ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="new_patients"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -187,7 +195,11 @@ class Patient(models.Model):
                 fields=["practice", "family_name", "given_name", "id"], name="patient_practice_name"
             ),
             models.Index(fields=["family_name", "given_name", "id"], name="patient_name"),
-            models.Index(fields=["date_of_birth"], name="patient_dob"),
+            models.Index(fields=["date_of_birth", "id"], name="patient_dob"),
+            # The cohort list sorts on these (highest first, unknown last) with id as tie-breaker.
+            models.Index(models.F("risk_score").desc(nulls_last=True), "id", name="patient_risk_desc"),
+            models.Index(models.F("efi_score").desc(nulls_last=True), "id", name="patient_efi_desc"),
+            models.Index(models.F("ae_attendances_12m").desc(nulls_last=True), "id", name="patient_ae_desc"),
         ]
 
     def __str__(self) -> str:
@@ -266,3 +278,82 @@ class RiskSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.taken_on}"
+
+
+class CaseloadEpisodeQuerySet(models.QuerySet["CaseloadEpisode"]):
+    def visible_to(self, user: User | Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(patient__practice_id__in=user.practice_ids())
+
+    def open(self) -> Self:
+        return self.filter(status=CaseloadEpisode.Status.OPEN)
+
+
+class CaseloadEpisode(models.Model):
+    """A patient taken onto a care coordinator's caseload: who, when, why; closed with a reason."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class Reason(models.TextChoices):
+        REFERRAL = "referral", "Referral"
+        MDT = "mdt", "MDT decision"
+        RISK_LIST = "risk_list", "Risk stratification list"
+        OTHER = "other", "Other"
+
+    class CloseReason(models.TextChoices):
+        GOALS_MET = "goals_met", "Goals met"
+        DECLINED = "declined", "Declined further support"
+        MOVED = "moved", "Moved away or left the practice"
+        DIED = "died", "Died"
+        OTHER_SERVICE = "other_service", "Transferred to another service"
+        NO_CONTACT = "no_contact", "Could not be contacted"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    coordinator = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="caseload_episodes")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason_detail = models.CharField("why, in a few words", max_length=300, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    # Kept by the contacts (issue "Caseload II"); set by hand until then.
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    next_contact_due = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    close_note = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseloadEpisodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # A patient is on at most one caseload at a time.
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(status="open"), name="episode_one_open_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open", closed_at__isnull=True)
+                | models.Q(status="closed", closed_at__isnull=False),
+                name="episode_closed_has_closed_at",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["coordinator", "status", "next_contact_due"], name="episode_coordinator_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} on {self.coordinator}'s caseload ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN

@@ -728,6 +728,13 @@ def _demo_imports(rng: random.Random, *, rows: Sequence[_PatientRow], on: date) 
     ]
     snapshots += [(ids[row.nhs_number], latest.pk, on, *current(row), DEMO_SOURCE) for row in rows]
     _insert_rows(RiskSnapshot, _SNAPSHOT_FIELDS, snapshots)
+    # What the imports keep on the patient for the cohort filters ("new since the last import",
+    # "risk rising since the last import"), as a real import would.
+    earlier_scores = RiskSnapshot.objects.filter(patient=models.OuterRef("pk"), batch=earlier)
+    Patient.objects.update(
+        first_batch=latest, previous_risk_score=models.Subquery(earlier_scores.values("risk_score")[:1])
+    )
+    Patient.objects.filter(risk_snapshots__batch=earlier).update(first_batch=earlier)
     return len(snapshots)
 
 
