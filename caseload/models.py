@@ -137,8 +137,9 @@ class Patient(models.Model):
         UNKNOWN = "U", "Not known"
 
     nhs_number = NHSNumberField(unique=True)
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
+    # Blank only when an import without name columns (an ICB risk extract) brought the patient in.
+    given_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
@@ -210,7 +211,20 @@ class Patient(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name.upper()}"
+        return f"{self.given_name} {self.family_name.upper()}".strip() or "Name not known"
+
+    @property
+    def display_name(self) -> str:
+        """Name as lists show it ("SMITH, Jane"); imports without names (an ICB extract) leave it unknown."""
+        if not self.family_name and not self.given_name:
+            return "Name not known"
+        return ", ".join(part for part in (self.family_name.upper(), self.given_name) if part)
+
+    @property
+    def is_frequent_attender(self) -> bool:
+        from django.conf import settings
+
+        return (self.ae_attendances_12m or 0) >= settings.FREQUENT_ATTENDER_THRESHOLD
 
     @property
     def is_care_home_resident(self) -> bool:

@@ -10,6 +10,7 @@ from pcn.permissions import Perm, has_perm
 # (label, url name, permission). Later apps add their entries here.
 NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("Home", "home", None),
+    ("My caseload", "caseload:my_caseload", Perm.VIEW_PATIENTS),
     ("Find patients", "caseload:patient_list", Perm.VIEW_PATIENTS),
     ("Audit", "audit:event_list", Perm.VIEW_AUDIT),
     ("Administration", "admin:index", Perm.ADMINISTER),

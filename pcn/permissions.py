@@ -18,15 +18,16 @@ from pcn.models import Role, User
 
 class Perm(StrEnum):
     VIEW_PATIENTS = "view_patients"
+    MANAGE_CASELOAD = "manage_caseload"
     VIEW_PCN_FIGURES = "view_pcn_figures"
     VIEW_AUDIT = "view_audit"
     ADMINISTER = "administer"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    Role.COORDINATOR: frozenset({Perm.VIEW_PATIENTS}),
-    Role.CLINICAL_LEAD: frozenset({Perm.VIEW_PATIENTS}),
-    Role.MANAGER: frozenset({Perm.VIEW_PATIENTS, Perm.VIEW_PCN_FIGURES}),
+    Role.COORDINATOR: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD}),
+    Role.CLINICAL_LEAD: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD}),
+    Role.MANAGER: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD, Perm.VIEW_PCN_FIGURES}),
     Role.ADMINISTRATOR: frozenset({Perm.VIEW_AUDIT, Perm.ADMINISTER, Perm.VIEW_PCN_FIGURES}),
 }
 

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import EfiCategory, Patient
+from caseload.models import CaseloadEpisode, EfiCategory, Patient
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.forms import AuditFilterForm, SignInForm, TokenForm
@@ -103,6 +103,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if has_perm(user, Perm.VIEW_PCN_FIGURES):
         context["practice_figures"] = _practice_figures(user)
     context["is_coordinator"] = user.has_role(Role.COORDINATOR)  # type: ignore[union-attr]
+    if context["is_coordinator"]:
+        mine = CaseloadEpisode.objects.open().filter(coordinator=user)
+        context["caseload_count"] = mine.count()
+        context["contacts_overdue"] = mine.filter(next_contact_due__lt=timezone.localdate()).count()
     context["is_manager"] = user.has_role(Role.MANAGER)  # type: ignore[union-attr]
     context["is_lead"] = user.has_role(Role.CLINICAL_LEAD)  # type: ignore[union-attr]
     context["is_admin"] = has_perm(user, Perm.ADMINISTER)

@@ -5,7 +5,7 @@ from datetime import date
 import factory
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import CareHome, Patient
+from caseload.models import CareHome, CaseloadEpisode, Patient
 from pcn.models import Membership, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
 
@@ -72,3 +72,13 @@ class PatientFactory(factory.django.DjangoModelFactory):
     date_of_birth = factory.Sequence(lambda n: date(1930 + n % 70, 1 + n % 12, 1 + n % 28))
     sex = Patient.Sex.FEMALE
     practice = factory.SubFactory(PracticeFactory)
+
+
+class CaseloadEpisodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseloadEpisode
+
+    patient = factory.SubFactory(PatientFactory)
+    coordinator = factory.SubFactory(UserFactory)
+    opened_by = factory.SelfAttribute("coordinator")
+    reason = CaseloadEpisode.Reason.RISK_LIST

@@ -19,6 +19,7 @@ from pcn.models import Role
 
 ALL_ROLES = frozenset(Role)
 PATIENT_ROLES = frozenset({Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER})
+CASELOAD_ROLES = PATIENT_ROLES
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ def patient_pk(ctx: Any) -> list[Any]:
     return [ctx.patient.pk]
 
 
+def episode_pk(ctx: Any) -> list[Any]:
+    return [ctx.episode.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -53,6 +58,12 @@ MATRIX: dict[str, Spec] = {
     "audit:event_export": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "caseload:patient_list": Spec(roles=PATIENT_ROLES),
     "caseload:patient_detail": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
+    "caseload:patient_export": Spec(roles=PATIENT_ROLES),
+    "caseload:my_caseload": Spec(roles=PATIENT_ROLES),
+    # Without patients chosen the add page sends the user back to the list.
+    "caseload:episode_add": Spec(roles=CASELOAD_ROLES, ok=frozenset({302})),
+    "caseload:episode_transfer": Spec(roles=CASELOAD_ROLES, args=episode_pk, scoped=True),
+    "caseload:episode_close": Spec(roles=CASELOAD_ROLES, args=episode_pk, scoped=True),
     # Every admin view goes through one AdminSite.admin_view; the index stands for them all.
     # (Anonymous users go to the admin's login URL, which sends them on to the one sign-in page.)
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
@@ -84,6 +95,7 @@ def test_every_url_pattern_is_in_the_matrix():
 @dataclass
 class Context:
     patient: Any
+    episode: Any
 
 
 def resolve(name: str, ctx: Context) -> str:
@@ -97,8 +109,12 @@ def request(client, name: str, ctx: Context):
 
 
 @pytest.fixture
-def ctx(patient) -> Context:
-    return Context(patient=patient)
+def ctx(patient, coordinator) -> Context:
+    from tests.factories import CaseloadEpisodeFactory
+
+    return Context(
+        patient=patient, episode=CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
+    )
 
 
 @pytest.fixture
