@@ -1,0 +1,118 @@
+"""Server time of the cohort list and My caseload over 100,000 patients (target: every p95 < 150 ms).
+
+    DATABASE_URL=postgres://…/pcn_bench .venv/bin/python bench/caseload_pages.py [--patients 100000] [--runs 30]
+
+Seeds the demo PCN into the configured PostgreSQL database (replacing its patients) unless it
+already holds --patients, puts 400 patients on the demo coordinator's caseload, then times each
+page with one in-process client (Django's test client: the whole request through middleware,
+views, queries and templates; no network). Prints median and p95 per page.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        print("bench/caseload_pages.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn.settings")
+    os.environ["DEMO_MODE"] = "1"
+    os.environ["HTTPS"] = "0"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from caseload.models import CaseloadEpisode, Patient
+    from caseload.services import episodes_open
+    from pcn.models import AuditEvent, User
+
+    setup_test_environment()  # the test client's ALLOWED_HOSTS
+    call_command("migrate", verbosity=0)
+    if Patient.objects.count() != args.patients or AuditEvent.objects.exists():
+        if AuditEvent.objects.exists():
+            # Audit rows are append-only and name patients: a fresh database is needed to reseed.
+            print("The bench database has audit rows; drop and recreate it to reseed.", file=sys.stderr)
+            if Patient.objects.count() != args.patients:
+                return 2
+        else:
+            started = time.perf_counter()
+            call_command("seed_demo", "--patients", str(args.patients), "--reset", stdout=StringIO())
+            print(f"Seeded {args.patients:,} patients in {time.perf_counter() - started:.1f} s")
+
+    coordinator = User.objects.get(email="coordinator@demo.pcn.test")
+    manager = User.objects.get(email="manager@demo.pcn.test")
+    if not CaseloadEpisode.objects.filter(coordinator=coordinator).exists():
+        patients = list(
+            Patient.objects.filter(practice_id__in=coordinator.practice_ids()).order_by("-risk_score")[:400]
+        )
+        episodes_open(patients=patients, coordinator=coordinator, reason="risk_list", by=coordinator)
+    connection.cursor().execute("ANALYZE")
+
+    def client_for(user: User) -> Client:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
+        session.save()
+        return client
+
+    cases = [
+        ("manager: cohort, unfiltered", manager, "/patients/"),
+        ("manager: filtered (75+, moderate/severe eFI)", manager,
+         "/patients/?age_band=75-84&age_band=85%2B&efi=moderate&efi=severe"),
+        ("manager: filtered (diabetes + frequent attender)", manager,
+         "/patients/?conditions=diabetes&frequent_attender=yes"),
+        ("manager: risk rising, not on a caseload", manager, "/patients/?risk_rising=on&on_caseload=no"),
+        ("manager: searched by name", manager, "/patients/?q=smith"),
+        ("manager: searched by NHS number", manager, "/patients/?q=999+600+12"),
+        *[(f"manager: sorted by {key}", manager, f"/patients/?sort={key}")
+          for key in ("name", "-name", "nhs_number", "age", "-age", "risk", "efi", "ae")],
+        ("manager: deep page (150 of 200)", manager, "/patients/?sort=risk&page=150"),
+        ("coordinator: cohort, own practice", coordinator, "/patients/?sort=risk"),
+        ("coordinator: My caseload (400 open)", coordinator, "/caseload/"),
+        ("manager: everyone's caseloads", manager, "/caseload/?coordinator="),
+    ]  # fmt: skip
+
+    print(
+        f"PostgreSQL {connection.pg_version // 10000}, {Patient.objects.count():,} patients, {args.runs} runs each"
+    )
+    print(f"{'page':<52}{'median ms':>10}{'p95 ms':>9}")
+    worst = 0.0
+    clients = {user.pk: client_for(user) for user in (manager, coordinator)}
+    for label, user, url in cases:
+        client = clients[user.pk]
+        assert client.get(url).status_code == 200, url  # warm up, and check it works
+        timings = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        timings.sort()
+        p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
+        worst = max(worst, p95)
+        print(f"{label:<52}{statistics.median(timings):>10.1f}{p95:>9.1f}")
+    print(f"worst p95: {worst:.1f} ms (target < 150 ms): {'met' if worst < 150 else 'NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
