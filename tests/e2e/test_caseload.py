@@ -38,7 +38,7 @@ def test_find_add_to_caseload_and_close(page, live_server, coordinator, practice
     assert page.locator("h1").inner_text() == "Find patients"
     assert axe_violations(page) == []
     page.get_by_label("Moderate frailty").check()
-    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("button", name="Apply filters").first.click()
     assert page.get_by_test_id("result-count").inner_text() == "2 patients"
     assert page.locator("tbody tr td:nth-child(2) a").all_inner_texts() == ["FRAIL, Iris", "FRAIL, Jack"]
     screenshot(page, "find-patients-filtered")
