@@ -28,6 +28,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CareHome, ImportBatch, LongTermCondition, Patient, RiskSnapshot, efi_category
+from mdt.models import ExternalMember, MeetingSeries
 from pcn.audit import audit
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
@@ -125,6 +126,7 @@ class DemoSeedCounts:
     import_batches: int
     risk_snapshots: int
     users: int
+    meeting_series: int
 
 
 # Practice names and their relative list sizes.
@@ -378,6 +380,7 @@ def demo_pcn_seed(
         rows = _demo_patient_rows(rng, count=patients, practices=practice_list, care_homes=care_homes, on=on)
         _insert_rows(Patient, _PatientRow._fields, rows)
         snapshots = _demo_imports(rng, rows=rows, on=on)
+        series = _demo_meeting_series(practices=practice_list, care_homes=care_homes)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -391,7 +394,42 @@ def demo_pcn_seed(
         import_batches=2,
         risk_snapshots=snapshots,
         users=len(users),
+        meeting_series=series,
     )
+
+
+_DEMO_SERIES = (
+    # name, kind, weekday, start, external members (name, role, organisation, email)
+    ("Weekly care home MDT", MeetingSeries.Kind.CARE_HOME, MeetingSeries.Weekday.TUESDAY, time(13, 0),
+     [("Jo Pearce", "Care home manager", "Willow Court Care Home", "willow.court@example.org"),
+      ("Dev Shah", "District nurse team lead", "Riverside Community Services", "district.nursing@example.org")]),
+    ("Cancer and palliative care MDT", MeetingSeries.Kind.CANCER_PALLIATIVE, MeetingSeries.Weekday.THURSDAY,
+     time(12, 30), [("Helen Marsh", "Clinical nurse specialist", "St Anne's Hospice", "palliative@example.org")]),
+    ("Frailty and proactive care MDT", MeetingSeries.Kind.FRAILTY, MeetingSeries.Weekday.WEDNESDAY, time(9, 0),
+     [("Sam Okoro", "Social worker", "Adult Social Care", "adult.social.care@example.org")]),
+)  # fmt: skip
+
+
+def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int, list[CareHome]]) -> int:
+    """Three MDT series covering every practice, chaired by the demo clinical lead."""
+    MeetingSeries.objects.filter(name__in=[name for name, *_ in _DEMO_SERIES]).delete()
+    chair = User.objects.get(email="lead@demo.pcn.test")
+    members = list(User.objects.filter(email__in=[u.email for u in DEMO_USERS], is_staff=False))
+    for name, kind, weekday, start, externals in _DEMO_SERIES:
+        series = MeetingSeries.objects.create(
+            name=name, kind=kind, weekday=weekday, start_time=start, chair=chair,
+            frequency=MeetingSeries.Frequency.WEEKLY if kind != MeetingSeries.Kind.CANCER_PALLIATIVE
+            else MeetingSeries.Frequency.FORTNIGHTLY,
+            video_link="https://video.example.org/pcn-mdt", circulate_days_before=2,
+        )  # fmt: skip
+        series.practices.set(practices)
+        series.members.set(members)
+        if kind == MeetingSeries.Kind.CARE_HOME:
+            series.care_homes.set([home for homes in care_homes.values() for home in homes])
+        ExternalMember.objects.bulk_create(
+            ExternalMember(series=series, name=n, role=r, organisation=o, email=e) for n, r, o, e in externals
+        )
+    return len(_DEMO_SERIES)
 
 
 def demo_pcn_reset() -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
+from mdt.models import MeetingSeries
 from pcn.audit import audit
 from pcn.models import Membership, PcnSettings, Practice, User
 from pcn.nhs_number import is_valid
@@ -88,6 +89,7 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
         import_batches=2,
         risk_snapshots=600,
         users=5,
+        meeting_series=3,
     )
     assert Practice.objects.count() == 2
     assert CareHome.objects.count() == 4
@@ -97,6 +99,17 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
     assert Patient.objects.filter(ae_attendances_12m__gte=5).count() == counts.frequent_attenders
     assert RiskSnapshot.objects.count() == counts.risk_snapshots
     assert User.objects.count() == 5
+    series = {
+        s.kind: s
+        for s in MeetingSeries.objects.prefetch_related("practices", "care_homes", "external_members")
+    }
+    assert sorted(series) == ["cancer_palliative", "care_home", "frailty"]
+    assert all(s.chair.email == "lead@demo.pcn.test" for s in series.values())
+    assert all(set(s.practices.all()) == set(Practice.objects.all()) for s in series.values())
+    assert set(series["care_home"].care_homes.all()) == set(CareHome.objects.all())
+    assert [m.organisation for m in series["cancer_palliative"].external_members.all()] == [
+        "St Anne's Hospice"
+    ]
 
 
 def test_the_pcn_and_its_practices(demo_mode):

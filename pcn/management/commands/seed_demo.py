@@ -60,6 +60,7 @@ class Command(BaseCommand):
             ("Import batches", counts.import_batches),
             ("Risk snapshots", counts.risk_snapshots),
             ("Users", counts.users),
+            ("MDT series", counts.meeting_series),
         ):
             self.stdout.write(f"  {label:<28}{value:>9,}")
 
