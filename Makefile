@@ -50,9 +50,15 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# Each benchmark prints its figures. They use their own database (created if missing).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pcn_bench
 bench: $(VENV)/.dev
 	@scripts/services-up.sh
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/pcn_bench} $(PY) bench/seed_demo.py
+	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'pcn_bench'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE pcn_bench"
+	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed_demo.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/caseload_pages.py
 
 vendor:
 	scripts/vendor-static.sh
