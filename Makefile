@@ -50,12 +50,12 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-# Each benchmark prints its figures. They use their own database (created if missing).
+# Each benchmark prints its figures. They run on a database of their own, made afresh each time
+# (audit rows are append-only, so a used database cannot be reseeded).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pcn_bench
 bench: $(VENV)/.dev
 	@scripts/services-up.sh
-	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'pcn_bench'" | grep -q 1 \
-	  || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE pcn_bench"
+	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS pcn_bench" -c "CREATE DATABASE pcn_bench"
 	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed_demo.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/caseload_pages.py
