@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from caseload.models import CaseloadEpisode, EfiCategory, LongTermCondition, Patient
@@ -158,7 +159,12 @@ class PatientFilter(django_filters.FilterSet):
         data = self.form.cleaned_data if self.form.is_valid() else {}
         if not data.get("include_inactive"):
             queryset = queryset.filter(is_deceased=False, has_left=False)
-        if not data.get("sort"):
+        if data.get("q") and data.get("sort", "name") in ("", "name"):
+            # A name search matches few rows: sort those, rather than walk the name index until
+            # enough of them turn up (a common surname sits deep in it; the prefix indexes of
+            # migration 0007 find the matches).
+            queryset = queryset.order_by(Upper("family_name"), Upper("given_name"), "id")
+        elif not data.get("sort"):
             queryset = queryset.order_by(*SORTS["name"])
         return queryset
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from mdt.models import MeetingSeries
 from pcn.models import Practice
 from pcn.nhs_number import NHSNumberField
 
@@ -239,25 +240,122 @@ class Patient(models.Model):
         return ltc_labels(self.ltc_flags)
 
 
+class ImportProfile(models.Model):
+    """How to read one source's files: which column is which field, date formats, encoding, delimiter.
+
+    The shipped profiles (our canonical CSV, an EMIS search export, a SystmOne export and an ICB risk
+    extract) come from a data migration; administrators edit them and add their own (the forms check
+    a profile with `caseload.importing.profile_problems`). The field names a column can map to, and
+    the rules for each, are in `caseload.importing.FIELDS`.
+    """
+
+    class Encoding(models.TextChoices):
+        # "utf-8-sig" reads UTF-8 with or without the byte order mark Excel writes ("CSV UTF-8").
+        UTF8 = "utf-8-sig", "UTF-8 (with or without a byte order mark)"
+        CP1252 = "cp1252", "Windows-1252 (cp1252, Excel's plain CSV on UK Windows)"
+
+    class Delimiter(models.TextChoices):
+        COMMA = ",", "Comma"
+        SEMICOLON = ";", "Semicolon"
+        TAB = "\t", "Tab"
+        PIPE = "|", "Vertical bar (|)"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=50,
+        unique=True,
+        help_text="Short name for `manage.py import_population --profile` and the drop folder's sub-folder.",
+    )
+    description = models.TextField(blank=True)
+    column_map = models.JSONField(
+        default=dict, blank=True, help_text="Source column heading → field name (caseload.importing.FIELDS)."
+    )
+    date_formats = models.JSONField(
+        default=list, blank=True, help_text="strptime formats, tried in order, e.g. %d/%m/%Y."
+    )
+    encoding = models.CharField(max_length=10, choices=Encoding.choices, default=Encoding.UTF8)
+    delimiter = models.CharField(max_length=1, choices=Delimiter.choices, default=Delimiter.COMMA)
+    fill_down = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Source columns whose blank cells take the value above (EMIS: a patient's later rows).",
+    )
+    one_row_per_patient = models.BooleanField(
+        default=True,
+        help_text="When on, an NHS number found on two rows is an error; when off, the rows are one "
+        "patient's (EMIS: one row per coded condition) and their conditions are combined.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """Administrators see every import; PCN managers see their own and the unattended ones
+        (drop folder, `manage.py import_population` without --user)."""
+        from pcn.models import Role
+        from pcn.permissions import Perm, has_perm
+
+        if not has_perm(user, Perm.IMPORT_POPULATION):
+            return self.none()
+        if user.has_role(Role.ADMINISTRATOR):
+            return self
+        return self.filter(models.Q(created_by=user) | models.Q(created_by__isnull=True))
+
+
 class ImportBatch(models.Model):
-    """One population import: who, when, which file (by hash), what happened."""
+    """One population import: who, when, which file (by hash), what happened.
+
+    The web upload goes CHECKING (the preview is computed in the background) → CHECKED (the user
+    sees the counts and the errors) → PENDING (they chose to import) → RUNNING → DONE or FAILED;
+    CANCELLED when they decide not to. Command-line and drop-folder imports start at RUNNING.
+    """
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Checking the file"
+        CHECKED = "checked", "Checked"
         PENDING = "pending", "Waiting"
         RUNNING = "running", "Importing"
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     source = models.CharField(max_length=100)
+    profile = models.ForeignKey(
+        ImportProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="batches"
+    )
     filename = models.CharField(max_length=255, blank=True)
     file_sha256 = models.CharField(max_length=64, blank=True)
+    # The uploaded file, under MEDIA_ROOT/imports/, kept from upload until the import ends.
+    file = models.FileField(upload_to="imports/", max_length=200, blank=True)
     created_by = models.ForeignKey(
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="import_batches"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    dry_run = models.BooleanField(default=False)
+    skip_invalid = models.BooleanField("skip invalid rows", default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # {"rows", "new", "updated", "unchanged", "invalid"}: rows read, patients new/updated/unchanged,
+    # rows not imported. The preview's counts until the import runs, then the import's.
     counts = models.JSONField(default=dict, blank=True)
+    # {"errors": [[row, column, value, reason], …] (the first IMPORT_REPORT_ERRORS_SHOWN),
+    #  "error_count": n, "notes": [...]}; every error is in report_file (CSV).
+    report = models.JSONField(default=dict, blank=True)
+    report_file = models.FileField(upload_to="imports/reports/", max_length=200, blank=True)
+    unmapped_columns = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+
+    objects = ImportBatchQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -266,11 +364,37 @@ class ImportBatch(models.Model):
     def __str__(self) -> str:
         return f"{self.source} {self.created_at:%Y-%m-%d %H:%M}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("caseload:import_batch_detail", args=[self.pk])
+
+    @property
+    def is_working(self) -> bool:
+        """Background work is queued or running: the page polls for progress."""
+        return self.status in {self.Status.CHECKING, self.Status.PENDING, self.Status.RUNNING}
+
+    @property
+    def error_count(self) -> int:
+        return int(self.report.get("error_count", 0))
+
+    @property
+    def new_count(self) -> int:
+        # The demo seed's batches say "created" for "new".
+        return int(self.counts.get("new", self.counts.get("created", 0)))
+
+    @property
+    def valid_patients(self) -> int:
+        counts = self.counts
+        return sum(int(counts.get(key, 0)) for key in ("new", "updated", "unchanged"))
+
 
 class RiskSnapshot(models.Model):
     """What one import said about one patient, kept so that trends across imports can be shown."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="risk_snapshots")
+    # No index of its own: (patient, batch) and (patient, -taken_on) both start with it, and every
+    # import writes a snapshot per new or changed patient, so a third index would only cost time.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="risk_snapshots", db_index=False
+    )
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="snapshots")
     taken_on = models.DateField()
     risk_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
@@ -371,3 +495,438 @@ class CaseloadEpisode(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+
+# --- Caseload II: referrals, transfers of care, contacts, tasks, activation, signposting, coding ------
+
+
+def pam_level(score: Decimal | float) -> int:
+    """Patient Activation Measure level from the 0-100 score (DOMAIN.md; Insignia Health's bands):
+    1 ≤ 47.0; 2 47.1-55.1; 3 55.2-67.0; 4 ≥ 67.1. Scores are recorded to one decimal place."""
+    value = round(Decimal(str(score)), 1)
+    if value <= Decimal("47.0"):
+        return 1
+    if value <= Decimal("55.1"):
+        return 2
+    if value <= Decimal("67.0"):
+        return 3
+    return 4
+
+
+class ReferralType(models.Model):
+    """Administrator-defined: care home MDT, frailty / proactive care, cancer & palliative, …"""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    mdt_kind = models.CharField(
+        "feeds the MDT of kind", max_length=20, blank=True, choices=MeetingSeries.Kind.choices
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferralCriterion(models.Model):
+    referral_type = models.ForeignKey(ReferralType, on_delete=models.CASCADE, related_name="criteria")
+    text = models.CharField(max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_required = models.BooleanField(
+        default=True, help_text="Must be met before the referral can be directed to an MDT."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def visible_to(self, user: User | Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(patient__practice_id__in=user.practice_ids())
+
+
+class Referral(models.Model):
+    class Source(models.TextChoices):
+        GP = "gp", "GP"
+        PRACTICE_NURSE = "practice_nurse", "Practice nurse"
+        CARE_HOME = "care_home", "Care home"
+        HOSPITAL = "hospital", "Hospital"
+        SPLW = "splw", "Social prescribing link worker"
+        SELF = "self", "Self-referral"
+        OTHER = "other", "Other"
+
+    class Urgency(models.TextChoices):
+        ROUTINE = "routine", "Routine"
+        SOON = "soon", "Soon (within a week)"
+        URGENT = "urgent", "Urgent (within 2 working days)"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACCEPTED = "accepted", "Accepted onto the caseload"
+        DECLINED = "declined", "Declined"
+        DIRECTED_TO_MDT = "mdt", "Directed to an MDT"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    referral_type = models.ForeignKey(ReferralType, on_delete=models.PROTECT, related_name="referrals")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    referrer_name = models.CharField(max_length=200)
+    referrer_email = models.EmailField(blank=True)
+    reason = models.TextField()
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    received_on = models.DateField()
+    # The checklist as answered: [{"criterion_id": 3, "text": "…", "required": true, "met": false}, …]
+    # (a copy, so that later edits to the type's criteria do not rewrite old answers).
+    criteria = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    created_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+    referrer_told_at = models.DateTimeField(null=True, blank=True)
+    mdt_series = models.ForeignKey(
+        "mdt.MeetingSeries", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    episode = models.ForeignKey(
+        CaseloadEpisode, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        indexes = [models.Index(fields=["status", "received_on"], name="referral_status_received")]
+
+    def __str__(self) -> str:
+        return f"{self.referral_type} referral for {self.patient}"
+
+    @property
+    def criteria_met(self) -> bool:
+        return all(answer.get("met") for answer in self.criteria if answer.get("required", True))
+
+
+class CareEventQuerySet(models.QuerySet["CareEvent"]):
+    def visible_to(self, user: User | Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(patient__practice_id__in=user.practice_ids())
+
+    def to_triage(self) -> Self:
+        return self.filter(triaged_at__isnull=True, patient__isnull=False)
+
+    def unmatched(self) -> Self:
+        return self.filter(patient__isnull=True, resolved_at__isnull=True)
+
+
+class CareEvent(models.Model):
+    """A transfer of care: admission, discharge, A&E, out of hours, NHS 111, care home admission, death."""
+
+    class Kind(models.TextChoices):
+        ADMISSION = "admission", "Hospital admission"
+        DISCHARGE = "discharge", "Hospital discharge"
+        AE_ATTENDANCE = "ae", "A&E attendance"
+        OUT_OF_HOURS = "ooh", "Out-of-hours contact"
+        NHS_111 = "nhs111", "NHS 111 report"
+        CARE_HOME_ADMISSION = "care_home_admission", "Care home admission"
+        DEATH = "death", "Death notification"
+
+    class Outcome(models.TextChoices):
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        CONTACT = "contact", "Contact recorded"
+        TASK = "task", "Task created"
+        MDT = "mdt", "Added to an MDT"
+        REFERRED = "referred", "Referred"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered by hand"
+        FEED = "feed", "Imported feed"
+
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="care_events"
+    )
+    nhs_number = NHSNumberField(help_text="As received; kept for unmatched events.")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    provider = models.CharField(max_length=200, blank=True)
+    summary = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="care_events"
+    )
+    created_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    triaged_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+    # An unmatched event (no patient with its NHS number) is resolved by matching it or dismissing it.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_note = models.CharField(max_length=300, blank=True)
+
+    objects = CareEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # A feed re-imported changes nothing: the same event is the same row.
+            models.UniqueConstraint(
+                fields=["nhs_number", "kind", "occurred_at", "provider"], name="careevent_unique_event"
+            )
+        ]
+        indexes = [models.Index(fields=["triaged_at", "occurred_at"], name="careevent_triage")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class Contact(models.Model):
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone"
+        FACE_TO_FACE = "face_to_face", "Face to face"
+        VIDEO = "video", "Video"
+        HOME_VISIT = "home_visit", "Home visit"
+        CARE_HOME_VISIT = "care_home_visit", "Care home visit"
+        MESSAGE = "message", "Message"
+
+    class WithWhom(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        CARER = "carer", "Carer"
+        PROFESSIONAL = "professional", "Professional"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="contacts")
+    contact_at = models.DateTimeField()
+    method = models.CharField(max_length=20, choices=Method.choices)
+    with_whom = models.CharField(max_length=20, choices=WithWhom.choices, default=WithWhom.PATIENT)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    # Keys of caseload.codes.CONTACT_INTERVENTIONS.
+    interventions = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    next_contact_due = models.DateField(null=True, blank=True)
+    care_event = models.ForeignKey(
+        CareEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    recorded_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-contact_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-contact_at"], name="contact_patient_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} contact {self.contact_at:%Y-%m-%d}"
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def visible_to(self, user: User | Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(patient__practice_id__in=user.practice_ids())
+
+    def open(self) -> Self:
+        return self.filter(done_at__isnull=True)
+
+
+class Task(models.Model):
+    class Kind(models.TextChoices):
+        GENERAL = "general", "Task"
+        DISCHARGE_FOLLOW_UP = "discharge_follow_up", "Discharge follow-up"
+        PAM_REMEASURE = "pam_remeasure", "Re-measure activation (PAM)"
+        TRIAGE = "triage", "From a transfer of care"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tasks")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.GENERAL)
+    owner = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="tasks")
+    due_on = models.DateField()
+    notes = models.TextField(blank=True)
+    care_event = models.ForeignKey(
+        CareEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    created_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey("pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["owner", "done_at", "due_on"], name="task_owner_open_due")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActivationMeasure(models.Model):
+    """A Patient Activation Measure result. PAM is licensed: the score, level, date and who measured
+    it are stored; the 13 questions and answers never are."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="activation_measures")
+    score = models.DecimalField(
+        max_digits=4, decimal_places=1, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    level = models.PositiveSmallIntegerField(editable=False)
+    measured_on = models.DateField()
+    measured_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-measured_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=0, score__lte=100), name="pam_score_0_100"),
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=4), name="pam_level_1_4"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PAM {self.score} (level {self.level}) on {self.measured_on}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.level = pam_level(self.score)
+        super().save(*args, **kwargs)
+
+
+class Service(models.Model):
+    """The signposting directory."""
+
+    class Category(models.TextChoices):
+        BENEFITS = "benefits", "Benefits advice"
+        EMPLOYMENT = "employment", "Employment and training"
+        CARERS = "carers", "Carers' support"
+        SELF_MANAGEMENT = "self_management", "Self-management courses"
+        PEER_SUPPORT = "peer_support", "Peer support"
+        SOCIAL_PRESCRIBING = "social_prescribing", "Social prescribing"
+        HOUSING = "housing", "Housing"
+        MENTAL_WELLBEING = "mental_wellbeing", "Mental wellbeing"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    description = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    eligibility = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Signposting(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Not known yet"
+        ENGAGED = "engaged", "Engaged with the service"
+        DECLINED = "declined", "Declined"
+        NOT_ENGAGED = "not_engaged", "Did not engage"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signpostings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="signpostings")
+    signposted_on = models.DateField()
+    signposted_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-signposted_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {self.signposted_on}"
+
+
+class SupportGiven(models.Model):
+    """Support recorded on the patient: personal health budget, benefits, employment and training."""
+
+    class Kind(models.TextChoices):
+        PERSONAL_HEALTH_BUDGET = "phb", "Personal health budget"
+        BENEFITS = "benefits", "Help to access benefits"
+        EMPLOYMENT = "employment", "Help to take up training or employment"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="support_given")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    given_on = models.DateField()
+    notes = models.TextField(blank=True)
+    given_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+        verbose_name_plural = "support given"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.given_on}"
+
+
+class CodingEntryQuerySet(models.QuerySet["CodingEntry"]):
+    def visible_to(self, user: User | Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(patient__practice_id__in=user.practice_ids())
+
+    def for_export(self, *, practice_id: int, start: date, end: date, entered: bool | None = None) -> Self:
+        """The coding export's rows: one practice (the patient's), coded on start..end inclusive,
+        entered in the GP record or not (None: both), in the order they are entered."""
+        rows = self.filter(patient__practice_id=practice_id, coded_on__range=(start, end))
+        if entered is not None:
+            rows = rows.filter(entered_at__isnull=not entered)
+        return rows.select_related("patient", "recorded_by").order_by("coded_on", "patient__nhs_number", "id")
+
+
+class CodingEntry(models.Model):
+    """Something the GP record should learn about, for the coding export: one row per code.
+
+    Made by the services that record the activity (contacts with coded interventions, PAM,
+    social prescribing referrals, and later MDT discussions and care plans). `snomed_id` is blank
+    where no id is known (caseload.codes): never invented.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="coding_entries")
+    coded_on = models.DateField()
+    snomed_id = models.CharField(max_length=20, blank=True)
+    term = models.CharField(max_length=255)
+    recorded_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=40, help_text="What made it, e.g. contact:12, pam:3.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    entered_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = CodingEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["coded_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "term"], name="codingentry_one_per_source_term")
+        ]
+        indexes = [models.Index(fields=["coded_on", "entered_at"], name="codingentry_date_entered")]
+
+    def __str__(self) -> str:
+        return f"{self.term} ({self.snomed_id or 'no id'}) {self.coded_on}"

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from caseload.contact_views import patient_page_context
 from caseload.filters import CaseloadFilter, PatientFilter
 from caseload.forms import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferForm
 from caseload.models import CaseloadEpisode, Patient, ltc_labels
@@ -146,6 +147,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "open_episode": next((e for e in episodes if e.is_open), None),
             "perms_manage_caseload": has_perm(request.user, Perm.MANAGE_CASELOAD),
             "age": patient.age(timezone.localdate()),
+            # The timeline, PAM history and open tasks (Caseload II).
+            **patient_page_context(request, patient),
         },
     )
 

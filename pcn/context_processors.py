@@ -11,7 +11,15 @@ from pcn.permissions import Perm, has_perm
 NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("Home", "home", None),
     ("My caseload", "caseload:my_caseload", Perm.VIEW_PATIENTS),
+    ("My tasks", "caseload:my_tasks", Perm.VIEW_PATIENTS),
     ("Find patients", "caseload:patient_list", Perm.VIEW_PATIENTS),
+    ("Referrals", "caseload:referral_list", Perm.VIEW_PATIENTS),
+    ("Transfers of care", "caseload:triage_list", Perm.VIEW_PATIENTS),
+    ("Care events feed", "caseload:care_event_import", Perm.IMPORT_POPULATION),
+    ("Imports", "caseload:import_batch_list", Perm.IMPORT_POPULATION),
+    ("Services directory", "caseload:service_list", Perm.VIEW_PATIENTS),
+    ("Services directory", "caseload:service_list", Perm.ADMINISTER),  # administrators keep it
+    ("Coding export", "caseload:coding_export", Perm.MANAGE_CASELOAD),
     ("Audit", "audit:event_list", Perm.VIEW_AUDIT),
     ("Administration", "admin:index", Perm.ADMINISTER),
 ]
@@ -26,6 +34,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for label, url_name, perm in NAVIGATION
         if perm is None or has_perm(user, perm)
     ]
+    # An entry listed for two permissions (a user may hold both) shows once.
+    items = list({item["url_name"]: item for item in items}.values())
     # The header shows the user's roles and practices: one query, ordered so that the template can
     # {% regroup %} by role, and made only when a template reads it (htmx partials do not).
     memberships = SimpleLazyObject(

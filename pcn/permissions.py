@@ -22,13 +22,25 @@ class Perm(StrEnum):
     VIEW_PCN_FIGURES = "view_pcn_figures"
     VIEW_AUDIT = "view_audit"
     ADMINISTER = "administer"
+    IMPORT_POPULATION = "import_population"
+    MANAGE_IMPORT_PROFILES = "manage_import_profiles"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.COORDINATOR: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD}),
     Role.CLINICAL_LEAD: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD}),
-    Role.MANAGER: frozenset({Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD, Perm.VIEW_PCN_FIGURES}),
-    Role.ADMINISTRATOR: frozenset({Perm.VIEW_AUDIT, Perm.ADMINISTER, Perm.VIEW_PCN_FIGURES}),
+    Role.MANAGER: frozenset(
+        {Perm.VIEW_PATIENTS, Perm.MANAGE_CASELOAD, Perm.VIEW_PCN_FIGURES, Perm.IMPORT_POPULATION}
+    ),
+    Role.ADMINISTRATOR: frozenset(
+        {
+            Perm.VIEW_AUDIT,
+            Perm.ADMINISTER,
+            Perm.VIEW_PCN_FIGURES,
+            Perm.IMPORT_POPULATION,
+            Perm.MANAGE_IMPORT_PROFILES,
+        }
+    ),
 }
 
 

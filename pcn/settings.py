@@ -207,9 +207,23 @@ SECURE_CSP = {
 # --- The product's own rules ----------------------------------------------------------------------------
 # Frequent attenders: A&E attendances in 12 months at or above this (DOMAIN.md; NHSE winter plan, a setting).
 FREQUENT_ATTENDER_THRESHOLD = env_int("FREQUENT_ATTENDER_THRESHOLD", 5)
+# Patient Activation Measure: a re-measure task this many months after each measure (DOMAIN.md; default 6,
+# *unverified*: no NHSE-mandated interval was found, so the PAM form says so).
+PAM_REMEASURE_MONTHS = env_int("PAM_REMEASURE_MONTHS", 6)
+# A hospital discharge makes a follow-up task due this many working days later (pcn.working_days).
+# *Unverified*: a local default, no national standard found; the UI says so.
+DISCHARGE_FOLLOW_UP_WORKING_DAYS = env_int("DISCHARGE_FOLLOW_UP_WORKING_DAYS", 2)
 
 # --- Uploads ----------------------------------------------------------------------------------------
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 50)
+# Population imports (caseload.importing): the most rows one file may have, and the drop folder that
+# Celery beat sweeps (files in IMPORT_DROP_DIR/<profile slug>/; they move to done/ or failed/ with
+# their report). A file is picked up once it has not changed for IMPORT_DROP_MIN_AGE_SECONDS, so
+# that a file still being copied in is left alone.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_DROP_DIR = Path(os.environ.get("IMPORT_DROP_DIR", VAR_DIR / "imports"))
+IMPORT_DROP_MIN_AGE_SECONDS = env_int("IMPORT_DROP_MIN_AGE_SECONDS", 60)
+IMPORT_DROP_SKIP_INVALID = env_bool("IMPORT_DROP_SKIP_INVALID", False)
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -284,6 +298,10 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["population-import-drop-folder"] = {
+    "task": "caseload.tasks.population_import_sweep_task",
+    "schedule": timedelta(minutes=5),
+}
 
 # --- Logging: no patient data in logs; who saw what is the AuditEvent's job. -------------------------
 LOGGING = {

@@ -100,6 +100,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if has_perm(user, Perm.VIEW_PATIENTS):
         patients = Patient.objects.visible_to(user)
         context["patient_count"] = patients.count()
+        # "Tasks due": the user's open tasks due today or overdue (caseload.contact_views.my_tasks).
+        from caseload.models import Task
+
+        due = Task.objects.visible_to(user).open().filter(owner=user, due_on__lte=timezone.localdate())
+        context["tasks_due"] = due.count()
+        context["tasks_overdue"] = due.filter(due_on__lt=timezone.localdate()).count()
     if has_perm(user, Perm.VIEW_PCN_FIGURES):
         context["practice_figures"] = _practice_figures(user)
     context["is_coordinator"] = user.has_role(Role.COORDINATOR)  # type: ignore[union-attr]
@@ -107,6 +113,14 @@ def home(request: HttpRequest) -> HttpResponse:
         mine = CaseloadEpisode.objects.open().filter(coordinator=user)
         context["caseload_count"] = mine.count()
         context["contacts_overdue"] = mine.filter(next_contact_due__lt=timezone.localdate()).count()
+        # "New referrals" and "Transfers of care to triage": the user's practices (caseload.referral_views,
+        # caseload.care_event_views).
+        from caseload.models import CareEvent, Referral
+
+        context["new_referrals"] = (
+            Referral.objects.visible_to(user).filter(status=Referral.Status.NEW).count()
+        )
+        context["events_to_triage"] = CareEvent.objects.visible_to(user).to_triage().count()
     context["is_manager"] = user.has_role(Role.MANAGER)  # type: ignore[union-attr]
     context["is_lead"] = user.has_role(Role.CLINICAL_LEAD)  # type: ignore[union-attr]
     context["is_admin"] = has_perm(user, Perm.ADMINISTER)

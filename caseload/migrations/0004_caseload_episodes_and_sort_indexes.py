@@ -6,6 +6,30 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+class PostgreSQLOnly(migrations.operations.base.Operation):
+    """Run the wrapped schema operation on PostgreSQL only (state is handled separately)."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def __init__(self, operation):
+        self.operation = operation
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self.operation.database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self.operation.database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return f"{self.operation.describe()} (PostgreSQL only)"
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("caseload", "0003_patient_import_trend_fields"),
@@ -80,29 +104,64 @@ class Migration(migrations.Migration):
             model_name="patient",
             index=models.Index(fields=["date_of_birth", "id"], name="patient_dob"),
         ),
-        migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(
-                models.OrderBy(models.F("risk_score"), descending=True, nulls_last=True),
-                models.F("id"),
-                name="patient_risk_desc",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(
-                models.OrderBy(models.F("efi_score"), descending=True, nulls_last=True),
-                models.F("id"),
-                name="patient_efi_desc",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="patient",
-            index=models.Index(
-                models.OrderBy(models.F("ae_attendances_12m"), descending=True, nulls_last=True),
-                models.F("id"),
-                name="patient_ae_desc",
-            ),
+        # SQLite (the try-it-out default) cannot create DESC NULLS LAST indexes: the model state
+        # has them everywhere, the database only on PostgreSQL, where the sorts they serve matter.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddIndex(
+                    model_name="patient",
+                    index=models.Index(
+                        models.OrderBy(models.F("risk_score"), descending=True, nulls_last=True),
+                        models.F("id"),
+                        name="patient_risk_desc",
+                    ),
+                ),
+                migrations.AddIndex(
+                    model_name="patient",
+                    index=models.Index(
+                        models.OrderBy(models.F("efi_score"), descending=True, nulls_last=True),
+                        models.F("id"),
+                        name="patient_efi_desc",
+                    ),
+                ),
+                migrations.AddIndex(
+                    model_name="patient",
+                    index=models.Index(
+                        models.OrderBy(models.F("ae_attendances_12m"), descending=True, nulls_last=True),
+                        models.F("id"),
+                        name="patient_ae_desc",
+                    ),
+                ),
+            ],
+            database_operations=[
+                PostgreSQLOnly(op)
+                for op in (
+                    migrations.AddIndex(
+                        model_name="patient",
+                        index=models.Index(
+                            models.OrderBy(models.F("risk_score"), descending=True, nulls_last=True),
+                            models.F("id"),
+                            name="patient_risk_desc",
+                        ),
+                    ),
+                    migrations.AddIndex(
+                        model_name="patient",
+                        index=models.Index(
+                            models.OrderBy(models.F("efi_score"), descending=True, nulls_last=True),
+                            models.F("id"),
+                            name="patient_efi_desc",
+                        ),
+                    ),
+                    migrations.AddIndex(
+                        model_name="patient",
+                        index=models.Index(
+                            models.OrderBy(models.F("ae_attendances_12m"), descending=True, nulls_last=True),
+                            models.F("id"),
+                            name="patient_ae_desc",
+                        ),
+                    ),
+                )
+            ],
         ),
         migrations.AddField(
             model_name="caseloadepisode",

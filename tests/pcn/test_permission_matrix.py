@@ -20,6 +20,7 @@ from pcn.models import Role
 ALL_ROLES = frozenset(Role)
 PATIENT_ROLES = frozenset({Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER})
 CASELOAD_ROLES = PATIENT_ROLES
+IMPORT_ROLES = frozenset({Role.MANAGER, Role.ADMINISTRATOR})
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,100 @@ def patient_pk(ctx: Any) -> list[Any]:
 
 def episode_pk(ctx: Any) -> list[Any]:
     return [ctx.episode.pk]
+
+
+def import_batch_pk(ctx: Any) -> list[Any]:
+    return [ctx.import_batch.pk]
+
+
+def import_profile_pk(ctx: Any) -> list[Any]:
+    return [ctx.import_profile.pk]
+
+
+def contact_pk(ctx: Any) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from caseload.models import Contact
+
+    contact = Contact.objects.create(
+        patient=ctx.patient, contact_at=datetime(2025, 1, 6, 10, 0, tzinfo=UTC), method="phone",
+        duration_minutes=10, recorded_by=ctx.episode.coordinator,
+    )  # fmt: skip
+    return [contact.pk]
+
+
+def task_pk(ctx: Any) -> list[Any]:
+    from caseload.models import Task
+
+    task = Task.objects.create(
+        patient=ctx.patient, title="Matrix task", owner=ctx.episode.coordinator, due_on="2025-01-06"
+    )
+    return [task.pk]
+
+
+def service_pk(ctx: Any) -> list[Any]:
+    from caseload.models import Service
+
+    service, _ = Service.objects.get_or_create(name="Matrix service", defaults={"category": "housing"})
+    return [service.pk]
+
+
+def signposting_pk(ctx: Any) -> list[Any]:
+    from caseload.models import Service, Signposting
+
+    service = Service.objects.get(pk=service_pk(ctx)[0])
+    signposting, _ = Signposting.objects.get_or_create(
+        patient=ctx.patient, service=service,
+        defaults={"signposted_on": "2025-01-06", "signposted_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [signposting.pk]
+
+
+def referral_pk(ctx: Any) -> list[Any]:
+    from caseload.models import Referral, ReferralType
+
+    referral_type, _ = ReferralType.objects.get_or_create(name="Care coordination")
+    referral = Referral.objects.create(
+        patient=ctx.patient, referral_type=referral_type, source="gp", referrer_name="Dr Matrix",
+        reason="Matrix", received_on="2025-01-06", created_by=ctx.episode.coordinator,
+    )  # fmt: skip
+    return [referral.pk]
+
+
+def care_event_pk(ctx: Any) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from caseload.models import CareEvent
+
+    event, _ = CareEvent.objects.get_or_create(
+        nhs_number=ctx.patient.nhs_number, kind="admission", occurred_at=datetime(2025, 1, 6, 10, tzinfo=UTC),
+        provider="Matrix Hospital", defaults={"patient": ctx.patient},
+    )  # fmt: skip
+    return [event.pk]
+
+
+def unmatched_event_pk(ctx: Any) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from caseload.models import CareEvent
+
+    event, _ = CareEvent.objects.get_or_create(
+        nhs_number="9990000018", kind="ae", occurred_at=datetime(2025, 1, 6, 10, tzinfo=UTC), provider="",
+        defaults={"source": "feed"},
+    )  # fmt: skip
+    return [event.pk]
+
+
+def care_event_feed_pk(ctx: Any) -> list[Any]:
+    from caseload.models import ImportBatch
+    from caseload.services import CARE_EVENT_FEED_SOURCE
+
+    batch, _ = ImportBatch.objects.get_or_create(
+        source=CARE_EVENT_FEED_SOURCE,
+        profile=None,
+        defaults={"status": ImportBatch.Status.DONE, "counts": {"rows": 0}},
+    )
+    return [batch.pk]
 
 
 MATRIX: dict[str, Spec] = {
@@ -64,6 +159,61 @@ MATRIX: dict[str, Spec] = {
     "caseload:episode_add": Spec(roles=CASELOAD_ROLES, ok=frozenset({302})),
     "caseload:episode_transfer": Spec(roles=CASELOAD_ROLES, args=episode_pk, scoped=True),
     "caseload:episode_close": Spec(roles=CASELOAD_ROLES, args=episode_pk, scoped=True),
+    # The population import. Batches are not practice-scoped: a manager sees their own and the
+    # unattended ones (the context's batch is unattended), another manager's are 404 (tests/caseload).
+    "caseload:import_batch_list": Spec(roles=IMPORT_ROLES),
+    "caseload:import_upload": Spec(roles=IMPORT_ROLES),
+    "caseload:import_sample": Spec(roles=IMPORT_ROLES),
+    "caseload:import_batch_detail": Spec(roles=IMPORT_ROLES, args=import_batch_pk),
+    "caseload:import_batch_report": Spec(roles=IMPORT_ROLES, args=import_batch_pk),
+    # A finished batch can be neither started nor cancelled: back to its page with a message.
+    "caseload:import_batch_start": Spec(
+        roles=IMPORT_ROLES, args=import_batch_pk, method="post", ok=frozenset({302})
+    ),
+    "caseload:import_batch_cancel": Spec(
+        roles=IMPORT_ROLES, args=import_batch_pk, method="post", ok=frozenset({302})
+    ),
+    "caseload:import_profile_list": Spec(roles=frozenset({Role.ADMINISTRATOR})),
+    "caseload:import_profile_create": Spec(roles=frozenset({Role.ADMINISTRATOR})),
+    "caseload:import_profile_edit": Spec(roles=frozenset({Role.ADMINISTRATOR}), args=import_profile_pk),
+    # Signposting, support given and the coding export. The directory is for everyone who signposts
+    # and for administrators, who keep it.
+    "caseload:service_list": Spec(),
+    "caseload:service_add": Spec(roles=frozenset({Role.ADMINISTRATOR})),
+    "caseload:service_edit": Spec(roles=frozenset({Role.ADMINISTRATOR}), args=service_pk),
+    "caseload:signposting_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:signposting_outcome": Spec(roles=CASELOAD_ROLES, args=signposting_pk, scoped=True),
+    "caseload:support_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:coding_export": Spec(roles=CASELOAD_ROLES),
+    "caseload:coding_export_csv": Spec(roles=CASELOAD_ROLES),
+    # Contacts, tasks and activation (caseload.contact_views). task_done is a POST (htmx or a form).
+    "caseload:contact_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:contact_detail": Spec(roles=PATIENT_ROLES, args=contact_pk, scoped=True),
+    "caseload:task_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:my_tasks": Spec(roles=PATIENT_ROLES),
+    "caseload:task_done": Spec(
+        roles=CASELOAD_ROLES, args=task_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "caseload:pam_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    # Referrals (caseload.referral_views): the decisions' GET pages show their forms.
+    "caseload:referral_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:referral_list": Spec(roles=PATIENT_ROLES),
+    "caseload:referral_detail": Spec(roles=PATIENT_ROLES, args=referral_pk, scoped=True),
+    "caseload:referral_accept": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
+    "caseload:referral_decline": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
+    "caseload:referral_direct_to_mdt": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
+    # Transfers of care (caseload.care_event_views). Unmatched events have no patient, hence no
+    # practice: PCN-wide for the import roles. A finished feed cannot be imported again: 302 back.
+    "caseload:care_event_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:triage_list": Spec(roles=PATIENT_ROLES),
+    "caseload:care_event_triage": Spec(roles=CASELOAD_ROLES, args=care_event_pk, scoped=True),
+    "caseload:care_event_unmatched": Spec(roles=IMPORT_ROLES),
+    "caseload:care_event_resolve": Spec(roles=IMPORT_ROLES, args=unmatched_event_pk),
+    "caseload:care_event_import": Spec(roles=IMPORT_ROLES),
+    "caseload:care_event_import_detail": Spec(roles=IMPORT_ROLES, args=care_event_feed_pk),
+    "caseload:care_event_import_start": Spec(
+        roles=IMPORT_ROLES, args=care_event_feed_pk, method="post", ok=frozenset({302})
+    ),
     # Every admin view goes through one AdminSite.admin_view; the index stands for them all.
     # (Anonymous users go to the admin's login URL, which sends them on to the one sign-in page.)
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
@@ -96,6 +246,8 @@ def test_every_url_pattern_is_in_the_matrix():
 class Context:
     patient: Any
     episode: Any
+    import_batch: Any = None
+    import_profile: Any = None
 
 
 def resolve(name: str, ctx: Context) -> str:
@@ -110,10 +262,20 @@ def request(client, name: str, ctx: Context):
 
 @pytest.fixture
 def ctx(patient, coordinator) -> Context:
+    from caseload.models import ImportBatch, ImportProfile
     from tests.factories import CaseloadEpisodeFactory
 
+    profile = ImportProfile.objects.create(
+        name="Matrix profile", slug="matrix", column_map={"nhs": "nhs_number", "ods": "practice_code"},
+        date_formats=["%d/%m/%Y"],
+    )  # fmt: skip
     return Context(
-        patient=patient, episode=CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
+        patient=patient,
+        episode=CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user),
+        import_profile=profile,
+        import_batch=ImportBatch.objects.create(
+            source=profile.name, profile=profile, status=ImportBatch.Status.DONE, counts={"rows": 0}
+        ),
     )
 
 

@@ -1,0 +1,57 @@
+"""The caseload app in the administration site."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from caseload.import_forms import ImportProfileForm
+from caseload.models import ImportBatch, ImportProfile, ReferralCriterion, ReferralType
+
+
+@admin.register(ImportProfile)
+class ImportProfileAdmin(admin.ModelAdmin):
+    """The same form as the site's own profile pages (caseload:import_profile_*), with its checks."""
+
+    form = ImportProfileForm
+    list_display = ["name", "slug", "encoding", "one_row_per_patient", "updated_at"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Read-only: a batch is the record of what an import did."""
+
+    list_display = ["created_at", "source", "filename", "status", "created_by", "dry_run"]
+    list_filter = ["status", "source"]
+    date_hierarchy = "created_at"
+    exclude = ["report"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Referral types and their criteria (Caseload II: referrals) ----------------------------------------
+
+
+class ReferralCriterionInline(admin.TabularInline):
+    model = ReferralCriterion
+    extra = 1
+    fields = ["position", "text", "is_required"]
+
+
+@admin.register(ReferralType)
+class ReferralTypeAdmin(admin.ModelAdmin):
+    """Administrators define the referral types and their criteria checklists. A referral keeps a
+    copy of the checklist as answered, so editing criteria never rewrites past referrals."""
+
+    list_display = ["name", "mdt_kind", "is_active"]
+    list_filter = ["is_active", "mdt_kind"]
+    search_fields = ["name"]
+    inlines = [ReferralCriterionInline]

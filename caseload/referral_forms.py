@@ -1,0 +1,190 @@
+"""Forms and the inbox filter for referrals."""
+
+from datetime import date
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from caseload.forms import coordinators_for
+from caseload.models import Patient, Referral, ReferralType
+from mdt.models import MeetingSeries
+from pcn.models import Practice, Role, User
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ReferralTypeForm(forms.Form):
+    """Step 1: which kind of referral (its criteria checklist follows)."""
+
+    referral_type = forms.ModelChoiceField(
+        label="What is the referral for?",
+        queryset=ReferralType.objects.filter(is_active=True),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "Select what the referral is for"},
+    )
+
+
+class ReferralForm(forms.Form):
+    source = forms.ChoiceField(
+        label="Who referred",
+        choices=Referral.Source.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select who referred"},
+    )
+    referrer_name = forms.CharField(
+        label="Referrer's name",
+        max_length=200,
+        help_text="For example: Dr A Khan, or the care home's manager",
+        error_messages={"required": "Enter the referrer's name"},
+    )
+    referrer_email = forms.EmailField(
+        label="Referrer's email address",
+        required=False,
+        help_text="To tell them if the referral is declined",
+        error_messages={"invalid": "Enter an email address in the correct format, like name@example.nhs.net"},
+    )
+    reason = forms.CharField(
+        label="Reason for the referral",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        error_messages={"required": "Enter the reason for the referral"},
+    )
+    urgency = forms.ChoiceField(
+        label="Urgency",
+        choices=Referral.Urgency.choices,
+        widget=forms.RadioSelect,
+        initial=Referral.Urgency.ROUTINE,
+        error_messages={"required": "Select how urgent the referral is"},
+    )
+    received_on = forms.DateField(
+        label="Date received",
+        widget=DateInput(),
+        error_messages={
+            "required": "Enter the date the referral was received",
+            "invalid": "Enter a real date",
+        },
+    )
+    criteria = forms.MultipleChoiceField(
+        label="Criteria met",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick each criterion the patient meets. Only a referral that meets every required "
+        "criterion can be directed to an MDT.",
+    )
+
+    def __init__(self, *args: Any, referral_type: ReferralType, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["received_on"].initial = timezone.localdate()
+        self.fields["criteria"].choices = [
+            (str(c.pk), c.text if c.is_required else f"{c.text} (not required)")
+            for c in referral_type.criteria.all()
+        ]
+        if not self.fields["criteria"].choices:
+            del self.fields["criteria"]
+
+    def clean_received_on(self) -> date:
+        value = self.cleaned_data["received_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The date received must be today or in the past")
+        return value
+
+
+class ReferralAcceptForm(forms.Form):
+    coordinator = forms.ModelChoiceField(
+        label="Whose caseload",
+        queryset=User.objects.none(),
+        empty_label="Choose a care coordinator",
+        error_messages={"required": "Choose whose caseload to add the patient to"},
+    )
+
+    def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["coordinator"].queryset = coordinators_for([patient.practice_id])
+        if user.has_role(Role.COORDINATOR):
+            self.fields["coordinator"].initial = user.pk
+
+
+class ReferralDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the referral declined?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="If the referrer is told, they get this reason with the patient's initials and the "
+        "date of the referral. Do not include clinical details.",
+        error_messages={"required": "Enter why the referral is declined"},
+    )
+    tell_referrer = forms.BooleanField(label="Email the referrer to tell them", required=False)
+
+    def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if referral.referrer_email:
+            self.fields[
+                "tell_referrer"
+            ].label = f"Email the referrer ({referral.referrer_email}) to tell them"
+        else:
+            del self.fields["tell_referrer"]
+
+
+class ReferralMdtForm(forms.Form):
+    series = forms.ModelChoiceField(
+        label="Which MDT",
+        queryset=MeetingSeries.objects.none(),
+        empty_label="Choose an MDT",
+        error_messages={"required": "Choose the MDT"},
+    )
+
+    def __init__(self, *args: Any, series: QuerySet[MeetingSeries], preferred_kind: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].queryset = series
+        if preferred_kind:
+            preferred = next((s for s in series if s.kind == preferred_kind), None)
+            if preferred is not None:
+                self.fields["series"].initial = preferred.pk
+
+
+class FilterForm(forms.Form):
+    hide_optional = True  # every filter is optional
+
+
+class ReferralFilter(django_filters.FilterSet):
+    """The referral inbox: new ones by default; every filter in the query string."""
+
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Referral.Status.choices, empty_label="Any status", method="filter_status"
+    )
+    referral_type = django_filters.ModelChoiceFilter(
+        label="Type", queryset=ReferralType.objects.all(), empty_label="All types"
+    )
+    urgency = django_filters.ChoiceFilter(
+        label="Urgency", choices=Referral.Urgency.choices, empty_label="Any"
+    )
+    source = django_filters.ChoiceFilter(
+        label="Referred by", choices=Referral.Source.choices, empty_label="Anyone"
+    )
+    practice = django_filters.ModelChoiceFilter(
+        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
+    )
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+        form = FilterForm
+
+    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
+        if data is not None and "status" not in data:
+            data = data.copy()
+            data["status"] = Referral.Status.NEW
+        super().__init__(data, *args, **kwargs)
+        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+
+    def filter_status(self, queryset: QuerySet[Referral], name: str, value: str) -> QuerySet[Referral]:
+        return queryset.filter(status=value) if value else queryset

@@ -1,0 +1,238 @@
+"""Referrals: record one on a patient, the inbox, and the three decisions (accept, decline, MDT).
+
+Everyone who sees patients sees referrals for their practices' patients (Perm.VIEW_PATIENTS);
+recording and deciding need Perm.MANAGE_CASELOAD. Out of scope is a 404.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from caseload.models import CareEvent, Patient, Referral, ReferralType
+from caseload.referral_forms import (
+    ReferralAcceptForm,
+    ReferralDeclineForm,
+    ReferralFilter,
+    ReferralForm,
+    ReferralMdtForm,
+    ReferralTypeForm,
+)
+from caseload.services import (
+    mdt_series_for,
+    referral_accept,
+    referral_create,
+    referral_decline,
+    referral_direct_to_mdt,
+)
+from pcn.audit import audit
+from pcn.pagination import CappedPaginator
+from pcn.permissions import Perm, has_perm, permission_required
+
+PAGE_SIZE = 50
+URGENCY_ORDER = Case(
+    When(urgency=Referral.Urgency.URGENT, then=Value(0)),
+    When(urgency=Referral.Urgency.SOON, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def _referrals(request: HttpRequest) -> QuerySet[Referral]:
+    return Referral.objects.visible_to(request.user).select_related(
+        "patient__practice", "referral_type", "decided_by", "created_by", "mdt_series", "episode__coordinator"
+    )
+
+
+def _query_without(request: HttpRequest, *keys: str) -> str:
+    query = request.GET.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def referral_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a referral: choose its type, then the details and the type's criteria checklist.
+
+    From the triage of a transfer of care (`?care_event=`), the event is triaged as "Referred"."""
+    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    care_event = None
+    event_id = request.POST.get("care_event") or request.GET.get("care_event") or ""
+    if event_id.isdigit():
+        care_event = get_object_or_404(
+            CareEvent.objects.visible_to(request.user).to_triage(), pk=event_id, patient=patient
+        )
+    type_id = request.POST.get("referral_type") or request.GET.get("referral_type") or ""
+    referral_type = (
+        ReferralType.objects.filter(is_active=True).prefetch_related("criteria").filter(pk=type_id).first()
+        if type_id.isdigit()
+        else None
+    )
+    context: dict[str, Any] = {"patient": patient, "care_event": care_event}
+    if referral_type is None:
+        type_form = ReferralTypeForm(request.GET if "referral_type" in request.GET else None)
+        type_form.is_valid()
+        audit(request, "referral.add_form", [patient])
+        return render(request, "caseload/referral_type.html", {**context, "form": type_form})
+    initial = {}
+    if care_event is not None:
+        initial = {"source": Referral.Source.HOSPITAL, "referrer_name": care_event.provider[:200],
+                   "reason": care_event.summary}  # fmt: skip
+    form = ReferralForm(
+        request.POST if request.method == "POST" else None, referral_type=referral_type, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = referral_create(
+                patient=patient,
+                referral_type=referral_type,
+                source=data["source"],
+                referrer_name=data["referrer_name"],
+                referrer_email=data["referrer_email"],
+                reason=data["reason"],
+                urgency=data["urgency"],
+                received_on=data["received_on"],
+                criteria_met_ids=data.get("criteria", []),
+                care_event=care_event,
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"The referral ({referral_type.name}) is recorded.")
+            return redirect("caseload:referral_detail", referral.pk)
+    audit(request, "referral.add_form", [patient])
+    return render(
+        request, "caseload/referral_form.html", {**context, "form": form, "referral_type": referral_type}
+    )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    """The inbox: new referrals by default, urgent first, then oldest first."""
+    referrals = _referrals(request).order_by(URGENCY_ORDER, "received_on", "id")
+    referral_filter = ReferralFilter(request.GET, queryset=referrals, user=request.user)  # type: ignore[arg-type]
+    page = CappedPaginator(referral_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    audit(request, "referral.list", [r.patient_id for r in rows], page=page.number)
+    return render(
+        request,
+        "caseload/referral_list.html",
+        {
+            "filter": referral_filter,
+            "page": page,
+            "referrals": rows,
+            "query_string": _query_without(request, "page"),
+        },
+    )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = get_object_or_404(_referrals(request), pk=pk)
+    audit(request, "referral.view", [referral.patient_id], referral_id=referral.pk)
+    return render(
+        request,
+        "caseload/referral_detail.html",
+        {
+            "referral": referral,
+            "patient": referral.patient,
+            "can_decide": referral.status == Referral.Status.NEW
+            and has_perm(request.user, Perm.MANAGE_CASELOAD),
+        },
+    )
+
+
+def _new_referral(request: HttpRequest, pk: int) -> Referral | HttpResponse:
+    referral = get_object_or_404(_referrals(request), pk=pk)
+    if referral.status != Referral.Status.NEW:
+        messages.error(
+            request, f"This referral has already been decided ({referral.get_status_display().lower()})."
+        )
+        return redirect("caseload:referral_detail", referral.pk)
+    return referral
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = _new_referral(request, pk)
+    if isinstance(referral, HttpResponse):
+        return referral
+    form = ReferralAcceptForm(
+        request.POST if request.method == "POST" else None,
+        patient=referral.patient,
+        user=request.user,  # type: ignore[arg-type]
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral_accept(referral=referral, coordinator=form.cleaned_data["coordinator"], by=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Referral accepted: {referral.patient.display_name} is on {referral.episode.coordinator}'s caseload.",
+            )
+            return redirect("caseload:referral_detail", referral.pk)
+    audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
+    return render(request, "caseload/referral_accept.html", {"form": form, "referral": referral})
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = _new_referral(request, pk)
+    if isinstance(referral, HttpResponse):
+        return referral
+    form = ReferralDeclineForm(request.POST if request.method == "POST" else None, referral=referral)
+    if request.method == "POST" and form.is_valid():
+        tell = form.cleaned_data.get("tell_referrer", False)
+        try:
+            referral_decline(
+                referral=referral, reason=form.cleaned_data["reason"], tell_referrer=tell, by=request.user
+            )  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Referral declined.")
+            if tell and referral.referrer_told_at is None:
+                messages.warning(
+                    request, "The email to the referrer could not be sent: tell them another way."
+                )
+            elif tell:
+                messages.success(request, f"The referrer was emailed at {referral.referrer_email}.")
+            return redirect("caseload:referral_detail", referral.pk)
+    audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
+    return render(request, "caseload/referral_decline.html", {"form": form, "referral": referral})
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = _new_referral(request, pk)
+    if isinstance(referral, HttpResponse):
+        return referral
+    series = mdt_series_for(patient=referral.patient, user=request.user)  # type: ignore[arg-type]
+    form = ReferralMdtForm(
+        request.POST if request.method == "POST" else None,
+        series=series,
+        preferred_kind=referral.referral_type.mdt_kind,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral_direct_to_mdt(referral=referral, series=form.cleaned_data["series"], by=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Referral directed to the {referral.mdt_series}.")
+            return redirect("caseload:referral_detail", referral.pk)
+    audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
+    return render(
+        request,
+        "caseload/referral_mdt.html",
+        {"form": form, "referral": referral, "back": reverse("caseload:referral_detail", args=[referral.pk])},
+    )

@@ -1,0 +1,250 @@
+"""The patient's timeline: everything recorded about them, newest first, filterable by kind.
+
+One query per kind, whatever the number of rows (each source is read with the joins it needs and
+capped at PER_KIND_LIMIT rows), merged in Python. A later app adds its kind by registering a source:
+
+    @timeline_source("mdt", "MDT discussions")
+    def _mdt(patient: Patient) -> Iterable[TimelineEntry]:
+        for discussion in Discussion.objects.filter(...).select_related(...)[:PER_KIND_LIMIT]:
+            yield TimelineEntry(when=..., kind="mdt", title=..., ...)
+
+and importing its module from its AppConfig.ready() (or here, below the built-in sources).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from caseload.codes import INTERVENTIONS_BY_KEY
+from caseload.models import (
+    ActivationMeasure,
+    CareEvent,
+    Contact,
+    Patient,
+    Referral,
+    Signposting,
+    SupportGiven,
+    Task,
+)
+
+PER_KIND_LIMIT = 200  # a patient's page shows at most this many of each kind (the newest)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime | date  # a date when the record has no time of day (a PAM, a referral)
+    kind: str
+    title: str
+    detail: str = ""
+    url: str | None = None
+    who: str = ""
+    # Same-day ties: a dated record sorts by when it was entered.
+    entered_at: datetime | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def has_time(self) -> bool:
+        return isinstance(self.when, datetime)
+
+    @property
+    def kind_label(self) -> str:
+        return SOURCES[self.kind].label if self.kind in SOURCES else self.kind
+
+    def sort_key(self) -> tuple[date, datetime]:
+        if isinstance(self.when, datetime):
+            local = timezone.localtime(self.when)
+            return local.date(), local
+        tie = self.entered_at or timezone.make_aware(datetime.combine(self.when, time.min))
+        return self.when, timezone.localtime(tie)
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    label: str
+    entries: Callable[[Patient], Iterable[TimelineEntry]]
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def timeline_source(
+    kind: str, label: str
+) -> Callable[[Callable[[Patient], Iterable[TimelineEntry]]], Callable[[Patient], Iterable[TimelineEntry]]]:
+    def register(
+        function: Callable[[Patient], Iterable[TimelineEntry]],
+    ) -> Callable[[Patient], Iterable[TimelineEntry]]:
+        SOURCES[kind] = Source(kind=kind, label=label, entries=function)
+        return function
+
+    return register
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(source.kind, source.label) for source in SOURCES.values()]
+
+
+def safe_reverse(name: str, *args: Any) -> str | None:
+    """The URL, or None while the page does not exist (another issue adds it)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def patient_timeline(*, patient: Patient, kinds: Sequence[str] = ()) -> list[TimelineEntry]:
+    """Everything recorded about the patient, newest first; only `kinds` when given (unknown ones
+    are ignored). One query per kind read."""
+    wanted = [kind for kind in kinds if kind in SOURCES] or list(SOURCES)
+    entries: list[TimelineEntry] = []
+    for kind in wanted:
+        entries.extend(SOURCES[kind].entries(patient))
+    entries.sort(key=TimelineEntry.sort_key, reverse=True)
+    return entries
+
+
+def _name(user: Any) -> str:
+    return str(user) if user is not None else ""
+
+
+# --- The built-in sources ---------------------------------------------------------------------------
+
+
+@timeline_source("care_event", "Transfers of care")
+def _care_events(patient: Patient) -> Iterable[TimelineEntry]:
+    for event in CareEvent.objects.filter(patient=patient).order_by("-occurred_at", "-id")[:PER_KIND_LIMIT]:
+        detail = " – ".join(part for part in (event.provider, event.summary) if part)
+        yield TimelineEntry(
+            when=event.occurred_at,
+            kind="care_event",
+            title=event.get_kind_display(),
+            detail=detail,
+            url=safe_reverse("caseload:care_event_detail", event.pk),
+            tags=(event.get_outcome_display(),) if event.outcome else ("Not triaged",),
+        )
+
+
+@timeline_source("referral", "Referrals")
+def _referrals(patient: Patient) -> Iterable[TimelineEntry]:
+    referrals = (
+        Referral.objects.filter(patient=patient)
+        .select_related("referral_type")
+        .order_by("-received_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for referral in referrals:
+        yield TimelineEntry(
+            when=referral.received_on,
+            entered_at=referral.created_at,
+            kind="referral",
+            title=f"{referral.referral_type.name} referral",
+            detail=f"From {referral.referrer_name} ({referral.get_source_display()}): {referral.reason}",
+            url=safe_reverse("caseload:referral_detail", referral.pk),
+            tags=(referral.get_status_display(),),
+        )
+
+
+@timeline_source("contact", "Contacts")
+def _contacts(patient: Patient) -> Iterable[TimelineEntry]:
+    contacts = (
+        Contact.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .order_by("-contact_at", "-id")[:PER_KIND_LIMIT]
+    )
+    for contact in contacts:
+        terms = [INTERVENTIONS_BY_KEY[k].term for k in contact.interventions if k in INTERVENTIONS_BY_KEY]
+        detail = "; ".join(part for part in (", ".join(terms), contact.outcome) if part)
+        yield TimelineEntry(
+            when=contact.contact_at,
+            kind="contact",
+            title=f"{contact.get_method_display()} contact with {contact.get_with_whom_display().lower()}, "
+            f"{contact.duration_minutes} min",
+            detail=detail,
+            url=safe_reverse("caseload:contact_detail", contact.pk),
+            who=_name(contact.recorded_by),
+        )
+
+
+@timeline_source("pam", "Activation (PAM)")
+def _activation(patient: Patient) -> Iterable[TimelineEntry]:
+    measures = (
+        ActivationMeasure.objects.filter(patient=patient)
+        .select_related("measured_by")
+        .order_by("-measured_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for measure in measures:
+        yield TimelineEntry(
+            when=measure.measured_on,
+            entered_at=measure.created_at,
+            kind="pam",
+            title=f"PAM score {measure.score}, level {measure.level}",
+            who=_name(measure.measured_by),
+        )
+
+
+@timeline_source("signposting", "Signposting")
+def _signposting(patient: Patient) -> Iterable[TimelineEntry]:
+    rows = (
+        Signposting.objects.filter(patient=patient)
+        .select_related("service", "signposted_by")
+        .order_by("-signposted_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for row in rows:
+        yield TimelineEntry(
+            when=row.signposted_on,
+            entered_at=row.created_at,
+            kind="signposting",
+            title=f"Signposted to {row.service.name}",
+            detail=row.notes,
+            who=_name(row.signposted_by),
+            tags=(row.get_outcome_display(),),
+        )
+
+
+@timeline_source("support", "Support given")
+def _support(patient: Patient) -> Iterable[TimelineEntry]:
+    rows = (
+        SupportGiven.objects.filter(patient=patient)
+        .select_related("given_by")
+        .order_by("-given_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for row in rows:
+        yield TimelineEntry(
+            when=row.given_on,
+            entered_at=row.created_at,
+            kind="support",
+            title=row.get_kind_display(),
+            detail=row.notes,
+            who=_name(row.given_by),
+        )
+
+
+@timeline_source("task", "Tasks")
+def _tasks(patient: Patient) -> Iterable[TimelineEntry]:
+    """A task appears when it was set; its state (open, overdue, done) is a tag."""
+    today = timezone.localdate()
+    tasks = (
+        Task.objects.filter(patient=patient)
+        .select_related("owner")
+        .order_by("-created_at", "-id")[:PER_KIND_LIMIT]
+    )
+    for task in tasks:
+        if task.done_at:
+            tag = f"Done {timezone.localtime(task.done_at):%-d %b %Y}"
+        elif task.due_on < today:
+            tag = "Overdue"
+        else:
+            tag = "Open"
+        yield TimelineEntry(
+            when=task.created_at,
+            kind="task",
+            title=f"Task: {task.title}",
+            detail=f"{task.get_kind_display()}, due {task.due_on:%-d %b %Y}",
+            who=f"Owner: {task.owner}",
+            tags=(tag,),
+        )

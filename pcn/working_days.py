@@ -1,0 +1,36 @@
+"""Working days in England: Monday to Friday, less the bank holidays of England and Wales.
+
+The bank holidays come from the maintained `holidays` package (GB, subdivision ENG), which follows
+the UK government's published list, including one-off holidays (a coronation, a jubilee).
+"""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date `days` working days after `start` (`start` itself is never counted).
+
+    Friday 19 December 2025 + 2 → Tuesday 23 December (the weekend skipped); Tuesday 23 December
+    2025 + 2 → Monday 29 December and Wednesday 24 December + 2 → Tuesday 30 December (25 and 26
+    December are bank holidays). `days` = 0 gives `start` itself.
+    """
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    day = start
+    while days:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return day

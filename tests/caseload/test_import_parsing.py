@@ -1,0 +1,219 @@
+"""caseload.importing: reading and checking rows, without the database."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from caseload.importing import (
+    FIELDS,
+    LTC_KEYS,
+    FileRejected,
+    PracticeInfo,
+    RowError,
+    condition_flag,
+    parse_population_file,
+    profile_problems,
+    split_full_name,
+)
+from caseload.models import LongTermCondition
+from tests.caseload.import_helpers import shipped_profiles
+
+TODAY = date(2026, 11, 23)
+PRACTICES = {"P99001": PracticeInfo(1, True), "P99002": PracticeInfo(2, True)}
+
+
+@dataclass
+class Profile:
+    column_map: dict[str, str]
+    name: str = "Test"
+    date_formats: list[str] = field(default_factory=lambda: ["%d/%m/%Y"])
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+    fill_down: list[str] = field(default_factory=list)
+    one_row_per_patient: bool = True
+
+
+def parse(tmp_path: Path, text: str, profile: Profile, **kwargs):
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="utf-8")
+    options = {
+        "practices": PRACTICES,
+        "allowed_practice_ids": None,
+        "care_homes": {},
+        "today": TODAY,
+        "max_bytes": 1_048_576,
+    }
+    return parse_population_file(path, profile=profile, **{**options, **kwargs})
+
+
+BASIC = {"NHS number": "nhs_number", "Practice": "practice_code"}
+
+
+@pytest.mark.parametrize("spec", shipped_profiles(), ids=lambda spec: spec["slug"])
+def test_every_shipped_profile_passes_the_profile_checks(spec):
+    assert (
+        profile_problems(
+            column_map=spec["column_map"], date_formats=spec["date_formats"], fill_down=spec["fill_down"]
+        )
+        == {}
+    )
+    assert set(spec["column_map"].values()) <= FIELDS.keys()
+
+
+def test_headings_match_whatever_their_case_and_spaces_and_unmapped_ones_are_listed(tmp_path):
+    result = parse(
+        tmp_path,
+        "\ufeff  nhs   NUMBER ,practice,Usual GP\n999 000 0018,p99001,Dr Who\n999\u00a0000\u00a00026,P99001,\n",
+        Profile(column_map=BASIC),
+    )
+    assert result.columns == ("nhs_number", "practice_id")
+    assert result.records == [("9990000018", 1), ("9990000026", 1)]
+    assert result.unmapped_columns == ["Usual GP"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("03/04/2025", date(2025, 4, 3)), ("3/4/2025", date(2025, 4, 3)), ("29/02/2024", date(2024, 2, 29))],
+)
+def test_uk_dates_are_day_first(tmp_path, text, expected):
+    profile = Profile(column_map={**BASIC, "DOB": "date_of_birth"})
+    result = parse(tmp_path, f"NHS number,Practice,DOB\n9990000018,P99001,{text}\n", profile)
+    assert result.records == [("9990000018", 1, expected)]
+
+
+def test_values_are_converted_and_rounded(tmp_path):
+    profile = Profile(
+        column_map={
+            **BASIC, "Sex": "sex", "Risk": "risk_score", "eFI": "efi_score", "AE": "ae_attendances_12m",
+            "Carer": "is_carer", "Postcode": "postcode", "Conds": "conditions",
+        }
+    )  # fmt: skip
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Sex,Risk,eFI,AE,Carer,Postcode,Conds\n"
+        "9990000018,P99001,female,58.35,0.125,3.0,Yes,zz99  1ab,Diabetes; copd ;Severe mental illness\n"
+        "9990000026,P99001,Unknown,100,0.37,0,false,,\n",
+        profile,
+    )
+    assert result.errors == []
+    assert result.columns == (
+        "nhs_number", "practice_id", "sex", "postcode", "is_carer", "risk_score", "efi_score", "efi_category",
+        "ae_attendances_12m", "ltc_flags",
+    )  # fmt: skip
+    assert result.records == [
+        (
+            "9990000018", 1, "F", "ZZ99 1AB", True, Decimal("58.4"), Decimal("0.13"), "mild", 3,
+            int(LongTermCondition.DIABETES | LongTermCondition.COPD | LongTermCondition.SMI),
+        ),
+        ("9990000026", 1, "U", "", False, Decimal("100.0"), Decimal("0.37"), "severe", 0, 0),
+    ]  # fmt: skip
+
+
+def test_progress_is_reported_as_rows_are_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("caseload.importing.PROGRESS_EVERY", 2)
+    seen: list[int] = []
+    rows = "".join(
+        f"{n},P99001\n" for n in ["9990000018", "9990000026", "9990000034", "9990000042", "9990000050"]
+    )
+    parse(tmp_path, "NHS number,Practice\n" + rows, Profile(column_map=BASIC), on_progress=seen.append)
+    assert seen == [2, 4, 5]
+
+
+def test_scope_and_unknown_practices(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice\n9990000018,P99001\n9990000026,P99002\n9990000034,X1\n",
+        Profile(column_map=BASIC),
+        allowed_practice_ids=frozenset({1}),
+    )
+    assert result.errors == [
+        RowError(3, "Practice", "P99002", "practice P99002 is not one of your practices"),
+        RowError(4, "Practice", "X1", "practice X1 is not one of the PCN's practices"),
+    ]
+    assert (result.rows, result.invalid_rows, len(result.records)) == (3, 2, 1)
+
+
+def test_too_many_rows_is_a_file_problem(tmp_path):
+    with pytest.raises(FileRejected) as rejected:
+        parse(
+            tmp_path,
+            "NHS number,Practice\n9990000018,P99001\n9990000026,P99001\n",
+            Profile(column_map=BASIC),
+            max_rows=1,
+        )
+    assert rejected.value.message == "The file has more than 1 rows, the most one import takes. Split it."
+
+
+def test_semicolon_delimiter_and_cp1252(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("NHS number;Practice;Surname\n9990000018;P99001;Renée\n".encode("cp1252"))
+    profile = Profile(column_map={**BASIC, "Surname": "family_name"}, encoding="cp1252", delimiter=";")
+    result = parse_population_file(
+        path, profile=profile, practices=PRACTICES, allowed_practice_ids=None, care_homes={}, today=TODAY,
+        max_bytes=1_048_576,
+    )  # fmt: skip
+    assert result.records == [("9990000018", 1, "", "Renée")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PATEL, John (Mr)", ("PATEL", "John")),
+        ("O'NEILL, Seán Patrick (Dr)", ("O'NEILL", "Seán Patrick")),
+        ("MÜLLER,Peter", ("MÜLLER", "Peter")),
+        ("Cher", ("Cher", "")),
+    ],
+)
+def test_emis_full_names(text, expected):
+    assert split_full_name(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("term", "flag"),
+    [
+        ("Type 2 diabetes mellitus", LongTermCondition.DIABETES),
+        ("Essential hypertension", LongTermCondition.HYPERTENSION),
+        ("Coronary heart disease", LongTermCondition.CHD),
+        ("Stroke", LongTermCondition.STROKE_TIA),
+        ("Transient ischaemic attack", LongTermCondition.STROKE_TIA),
+        ("Heart failure", LongTermCondition.HEART_FAILURE),
+        ("Chronic obstructive pulmonary disease", LongTermCondition.COPD),
+        ("Asthma", LongTermCondition.ASTHMA),
+        ("Chronic kidney disease stage 3", LongTermCondition.CKD),
+        ("Dementia", LongTermCondition.DEMENTIA),
+        ("Schizophrenia", LongTermCondition.SMI),
+        ("Bipolar affective disorder", LongTermCondition.SMI),
+        ("Learning disability", LongTermCondition.LEARNING_DISABILITY),
+        ("Malignant neoplasm of breast", LongTermCondition.CANCER),
+        ("Diabetes resolved", 0),
+        ("Family history of stroke", 0),
+        ("Non-diabetic hyperglycaemia", 0),
+        ("Atrial fibrillation", None),
+    ],
+)
+def test_condition_terms_map_to_registers(term, flag):
+    assert condition_flag(term) == (None if flag is None else int(flag))
+
+
+def test_condition_keys_cover_every_register():
+    assert set(LTC_KEYS.values()) == set(LongTermCondition)
+
+
+def test_the_fast_nhs_number_check_agrees_with_pcn_nhs_number():
+    import random
+
+    from caseload.importing import _Invalid, _nhs_number
+    from pcn.nhs_number import is_valid
+
+    rng = random.Random(7)
+    numbers = [f"{rng.randrange(10**10):010d}" for _ in range(20_000)]
+    numbers += [f"{rng.randrange(100_000_000, 3_112_999_999):010d}" for _ in range(20_000)]  # CHI range
+    for number in numbers:
+        try:
+            accepted = _nhs_number(number) == number
+        except _Invalid:
+            accepted = False
+        assert accepted == is_valid(number), number
