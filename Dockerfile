@@ -16,7 +16,7 @@ RUN pip install --require-hashes -r requirements.lock
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=pcn.settings SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
  && useradd --system --uid 10001 --home /app pcn \
- && mkdir -p /app/var && chown -R pcn /app/var
+ && mkdir -p /app/var/media /app/var/imports /app/beat && chown -R pcn /app/var /app/beat
 
 USER pcn
 EXPOSE 8000

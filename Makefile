@@ -42,6 +42,8 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	@scripts/test-deps.sh
 	@scripts/services-up.sh
+	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'pcn'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE pcn"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run

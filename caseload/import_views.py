@@ -34,7 +34,9 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_list(request: HttpRequest) -> HttpResponse:
-    batches = ImportBatch.objects.visible_to(request.user).select_related("profile", "created_by")
+    batches = (
+        ImportBatch.objects.population().visible_to(request.user).select_related("profile", "created_by")
+    )
     page = Paginator(batches, BATCH_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -65,7 +67,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview while the file is being checked or imported; htmx polls the `batch` partial."""
     batch = get_object_or_404(
-        ImportBatch.objects.visible_to(request.user).select_related("profile", "created_by"), pk=pk
+        ImportBatch.objects.population().visible_to(request.user).select_related("profile", "created_by"),
+        pk=pk,
     )
     errors = batch.report.get("errors", [])[:ERRORS_ON_SCREEN]
     context = {
@@ -86,7 +89,7 @@ def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_start(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     form = ImportStartForm(request.POST)
     form.is_valid()
     try:
@@ -103,7 +106,7 @@ def import_batch_start(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     try:
         population_import_cancel(batch=batch, by=request.user)  # type: ignore[arg-type]
     except ValidationError as error:
@@ -116,7 +119,7 @@ def import_batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_report(request: HttpRequest, pk: int) -> HttpResponse:
     """Every error of the batch as CSV: row, column, value, reason (values formula-escaped)."""
-    batch = get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     audit(request, "population.import_report", batch_id=batch.pk, errors=batch.error_count)
     filename = f"import-{batch.pk}-errors.csv"
     if batch.report_file:

@@ -295,7 +295,15 @@ class ImportProfile(models.Model):
         return self.name
 
 
+# Batches of the transfers-of-care feed share ImportBatch with the population imports.
+CARE_EVENT_FEED_SOURCE = "Care events feed"
+
+
 class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
+    def population(self) -> Self:
+        """Population imports only (not care-event feed batches, which have their own pages)."""
+        return self.exclude(source=CARE_EVENT_FEED_SOURCE)
+
     def visible_to(self, user: User | Any) -> Self:
         """Administrators see every import; PCN managers see their own and the unattended ones
         (drop folder, `manage.py import_population` without --user)."""

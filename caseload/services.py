@@ -29,6 +29,7 @@ from caseload.importing import (
     report_csv,
 )
 from caseload.models import (
+    CARE_EVENT_FEED_SOURCE,
     CareHome,
     CaseloadEpisode,
     CodingEntry,
@@ -1491,8 +1492,6 @@ def care_event_resolve(*, event: Any, patient: Patient | None, note: str = "", b
 # careevent_unique_event constraint (INSERT … ON CONFLICT DO NOTHING; a row already there counts as
 # unchanged). Rows for patients at practices outside the uploader's are invalid; rows whose NHS number
 # matches no patient are imported as unmatched events and counted.
-
-CARE_EVENT_FEED_SOURCE = "Care events feed"
 
 
 class CareEventFeedProfile:

@@ -1,6 +1,7 @@
 """Named people for the tests: a coordinator at practice A, a clinical lead, a PCN manager, an
 administrator, and an outsider (a coordinator at practice B)."""
 
+import importlib
 from dataclasses import dataclass
 
 import pytest
@@ -32,6 +33,32 @@ def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
         session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
         session.save()
     return client
+
+
+# Rows the data migrations ship, with the function that makes them (each idempotent).
+SHIPPED_DATA = (
+    ("caseload.migrations.0006_shipped_import_profiles", "create_profiles", "ImportProfile"),
+    ("caseload.migrations.0010_shipped_referral_types", "create_types", "ReferralType"),
+    ("caseload.migrations.0011_example_signposting_services", "add_services", "Service"),
+)
+
+
+@pytest.fixture(autouse=True)
+def shipped_data(request):
+    """A transactional test (browser, Celery worker) flushes the database when it ends, taking the
+    rows that data migrations shipped with it. Put them back, so no test depends on test order."""
+    database = next((name for name in ("transactional_db", "db") if name in request.fixturenames), None)
+    marker = request.node.get_closest_marker("django_db")
+    if database is None and marker is not None:
+        database = "transactional_db" if marker.kwargs.get("transaction") else "db"
+    if database is None:
+        return
+    request.getfixturevalue(database)
+    from django.apps import apps
+
+    for module, function, model in SHIPPED_DATA:
+        if not apps.get_model("caseload", model).objects.exists():
+            getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -361,6 +361,9 @@ def test_feed_upload_preview_and_import_pages(sign_in_as, manager, practice_a):
     client.post(reverse("caseload:care_event_import_start", args=[batch.pk]), {"skip_invalid": "on"})
     batch.refresh_from_db()
     assert (batch.status, CareEvent.objects.count()) == ("done", 1)
+    # Feed batches have their own pages: the population imports neither list nor open them.
+    assert batch not in client.get(reverse("caseload:import_batch_list")).context["page"].object_list
+    assert client.get(reverse("caseload:import_batch_detail", args=[batch.pk])).status_code == 404
 
 
 # --- Unmatched events ---------------------------------------------------------------------------------
