@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mdt.models import MeetingSeries
-from pcn.models import Practice
+from pcn.models import Practice, PracticeScopedQuerySet
 from pcn.nhs_number import NHSNumberField
 
 if TYPE_CHECKING:
@@ -107,12 +107,8 @@ class CareHome(models.Model):
         return self.name
 
 
-class PatientQuerySet(models.QuerySet["Patient"]):
-    def visible_to(self, user: User | Any) -> Self:
-        """The one choke point for patient scoping: the practices the user is a member of."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(practice_id__in=user.practice_ids())
+class PatientQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "practice_id"
 
     def search(self, text: str) -> Self:
         """By NHS number (spaces and hyphens ignored) or by name; every word must match."""
@@ -426,11 +422,8 @@ class RiskSnapshot(models.Model):
         return f"{self.patient_id} {self.taken_on}"
 
 
-class CaseloadEpisodeQuerySet(models.QuerySet["CaseloadEpisode"]):
-    def visible_to(self, user: User | Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(patient__practice_id__in=user.practice_ids())
+class CaseloadEpisodeQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
 
     def open(self) -> Self:
         return self.filter(status=CaseloadEpisode.Status.OPEN)
@@ -553,11 +546,8 @@ class ReferralCriterion(models.Model):
         return self.text
 
 
-class ReferralQuerySet(models.QuerySet["Referral"]):
-    def visible_to(self, user: User | Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(patient__practice_id__in=user.practice_ids())
+class ReferralQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
 
 
 class Referral(models.Model):
@@ -622,11 +612,8 @@ class Referral(models.Model):
         return all(answer.get("met") for answer in self.criteria if answer.get("required", True))
 
 
-class CareEventQuerySet(models.QuerySet["CareEvent"]):
-    def visible_to(self, user: User | Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(patient__practice_id__in=user.practice_ids())
+class CareEventQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
 
     def to_triage(self) -> Self:
         return self.filter(triaged_at__isnull=True, patient__isnull=False)
@@ -743,11 +730,8 @@ class Contact(models.Model):
         return f"{self.get_method_display()} contact {self.contact_at:%Y-%m-%d}"
 
 
-class TaskQuerySet(models.QuerySet["Task"]):
-    def visible_to(self, user: User | Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(patient__practice_id__in=user.practice_ids())
+class TaskQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
 
     def open(self) -> Self:
         return self.filter(done_at__isnull=True)
@@ -892,11 +876,8 @@ class SupportGiven(models.Model):
         return f"{self.get_kind_display()} on {self.given_on}"
 
 
-class CodingEntryQuerySet(models.QuerySet["CodingEntry"]):
-    def visible_to(self, user: User | Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(patient__practice_id__in=user.practice_ids())
+class CodingEntryQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
 
     def for_export(self, *, practice_id: int, start: date, end: date, entered: bool | None = None) -> Self:
         """The coding export's rows: one practice (the patient's), coded on start..end inclusive,

@@ -220,3 +220,19 @@ __all__ = [
     "User",
     "UserSession",
 ]
+
+
+class PracticeScopedQuerySet(models.QuerySet):
+    """The one choke point for practice scoping (DESIGN.md "Data and access rules").
+
+    `visible_to(user)` keeps the rows whose practice is one the user is a member of; nobody signed
+    out or deactivated sees anything. Each queryset of patient-bearing data says, in
+    `practice_lookup`, how a row reaches its practice.
+    """
+
+    practice_lookup = "practice_id"
+
+    def visible_to(self, user: Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(**{f"{self.practice_lookup}__in": user.practice_ids()})
