@@ -61,6 +61,9 @@ bench: $(VENV)/.dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed_demo.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/caseload_pages.py
+	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE pcn_bench" -c "CREATE DATABASE pcn_bench"
+	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/import_population.py
 
 vendor:
 	scripts/vendor-static.sh
