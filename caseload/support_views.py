@@ -1,12 +1,9 @@
 """The services directory, signposting, support given and the coding export (issue "Caseload II")."""
 
-import csv
-from collections.abc import Iterator
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +24,7 @@ from caseload.support_forms import (
     SupportForm,
 )
 from pcn.audit import audit
-from pcn.exports import csv_safe
+from pcn.exports import csv_download
 from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator
 from pcn.permissions import Perm, has_perm, permission_required
@@ -246,22 +243,9 @@ def coding_export_csv(request: HttpRequest) -> HttpResponse:
         start=data["start"].isoformat(), end=data["end"].isoformat(), entered=data.get("entered") or "no",
     )  # fmt: skip
 
-    def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(["NHS number", "Date", "SNOMED CT id", "Term", "Recorded by"])
-        for _, nhs, coded_on, snomed_id, term, name, email in rows:
-            yield writer.writerow(
-                csv_safe(
-                    [format_nhs_number(nhs), coded_on.strftime("%d/%m/%Y"), snomed_id, term, name or email]
-                )
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    lines = (
+        [format_nhs_number(nhs), coded_on.strftime("%d/%m/%Y"), snomed_id, term, name or email]
+        for _, nhs, coded_on, snomed_id, term, name, email in rows
+    )
     filename = f"coding-{data['practice'].ods_code}-{data['start']:%Y%m%d}-{data['end']:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+    return csv_download(filename, ["NHS number", "Date", "SNOMED CT id", "Term", "Recorded by"], lines)

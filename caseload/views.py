@@ -1,13 +1,11 @@
 """The cohort ("Find patients"), the patient summary, caseload episodes and My caseload."""
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +16,7 @@ from caseload.forms import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferFor
 from caseload.models import CaseloadEpisode, Patient, ltc_labels
 from caseload.services import episode_close, episode_transfer, episodes_open
 from pcn.audit import audit
-from pcn.exports import csv_safe
+from pcn.exports import csv_download
 from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator
 from pcn.permissions import Perm, has_perm, permission_required
@@ -84,49 +82,17 @@ def patient_export(request: HttpRequest) -> HttpResponse:
     audit(
         request, "patient.export", [row[0] for row in rows], rows=len(rows), filters=request.GET.urlencode()
     )
-    today = timezone.localdate()
-
-    def lines() -> Iterator[str]:
-        buffer = _Echo()
-        writer = csv.writer(buffer)
-        yield writer.writerow(
-            ["NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
-             "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",
-             "Long-term conditions", "Care home", "Care coordinator"]
-        )  # fmt: skip
-        for row in rows:
-            (
-                _,
-                nhs,
-                family,
-                given,
-                dob,
-                sex,
-                practice,
-                risk,
-                efi,
-                efi_cat,
-                ae,
-                ea,
-                ltc,
-                home,
-                coordinator,
-            ) = row
-            yield writer.writerow(
-                csv_safe(
-                    [format_nhs_number(nhs), family, given, dob.strftime("%d/%m/%Y"), sex, practice, risk, efi,
-                     efi_cat, ae, ea, "; ".join(ltc_labels(ltc)), home, coordinator]
-                )
-            )  # fmt: skip
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="patients-{today:%Y%m%d}.csv"'
-    return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+    header = [
+        "NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
+        "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",
+        "Long-term conditions", "Care home", "Care coordinator",
+    ]  # fmt: skip
+    lines = (
+        [format_nhs_number(nhs), family, given, dob.strftime("%d/%m/%Y"), sex, practice, risk, efi, efi_cat, ae,
+         ea, "; ".join(ltc_labels(ltc)), home, coordinator]
+        for (_, nhs, family, given, dob, sex, practice, risk, efi, efi_cat, ae, ea, ltc, home, coordinator) in rows
+    )  # fmt: skip
+    return csv_download(f"patients-{timezone.localdate():%Y%m%d}.csv", header, lines)
 
 
 @permission_required(Perm.VIEW_PATIENTS)
@@ -231,9 +197,7 @@ def episode_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "caseload/episode_close.html", {"form": form, "episode": episode})
 
 
-@permission_required(Perm.VIEW_PATIENTS)
-def my_caseload(request: HttpRequest) -> HttpResponse:
-    """A coordinator's open episodes; clinical leads and managers see everyone's, by coordinator."""
+def _caseload(request: HttpRequest) -> CaseloadFilter:
     user: Any = request.user
     episodes = (
         CaseloadEpisode.objects.visible_to(user)
@@ -244,7 +208,13 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     if "coordinator" not in data and user.has_role("coordinator"):
         data["coordinator"] = str(user.pk)  # a coordinator's own caseload first; "Everyone" is one click
-    caseload_filter = CaseloadFilter(data, queryset=episodes, user=user)
+    return CaseloadFilter(data, queryset=episodes, user=user)
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def my_caseload(request: HttpRequest) -> HttpResponse:
+    """A coordinator's open episodes; clinical leads and managers see everyone's, by coordinator."""
+    caseload_filter = _caseload(request)
     page = CappedPaginator(caseload_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     audit(request, "caseload.list", [e.patient_id for e in rows], page=page.number)
@@ -259,3 +229,24 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
             "query_string": _query_without(request, "page"),
         },
     )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def my_caseload_export(request: HttpRequest) -> HttpResponse:
+    """CSV of the caseload as filtered (every page); audited with every patient."""
+    episodes = list(_caseload(request).qs[:EXPORT_LIMIT])
+    audit(request, "caseload.export", [e.patient_id for e in episodes], rows=len(episodes))
+    header = [
+        "NHS number", "Family name", "Given name", "Practice", "Care coordinator", "On caseload since", "Why",
+        "Last contact", "Next contact due", "Risk score", "eFI category", "Care home",
+    ]  # fmt: skip
+    lines = (
+        [format_nhs_number(e.patient.nhs_number), e.patient.family_name, e.patient.given_name,
+         e.patient.practice.ods_code, str(e.coordinator), timezone.localtime(e.opened_at).strftime("%d/%m/%Y"),
+         e.get_reason_display(),
+         timezone.localtime(e.last_contact_at).strftime("%d/%m/%Y") if e.last_contact_at else "",
+         e.next_contact_due.strftime("%d/%m/%Y") if e.next_contact_due else "", e.patient.risk_score,
+         e.patient.get_efi_category_display(), e.patient.care_home.name if e.patient.care_home else ""]
+        for e in episodes
+    )  # fmt: skip
+    return csv_download(f"caseload-{timezone.localdate():%Y%m%d}.csv", header, lines)

@@ -5,8 +5,11 @@ LibreOffice (OWASP "CSV Injection"; CWE-1236). Such text cells are prefixed with
 which spreadsheets show as text. Numbers are left as numbers.
 """
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from django.http import StreamingHttpResponse
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -24,3 +27,24 @@ def cell_safe(value: Any) -> Any:
 
 def csv_safe(row: Iterable[Any]) -> list[Any]:
     return [cell_safe(value) for value in row]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
+    """A streamed CSV attachment; every row is escaped against formula injection (header as given)."""
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(csv_safe(row))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,5 +1,8 @@
 """Taking patients onto a caseload, transferring and closing episodes, My caseload."""
 
+import csv
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -190,3 +193,22 @@ def test_patient_page_shows_the_open_episode(sign_in_as, coordinator, patient):
         or b"Cara Coordinator</strong>'s caseload" in response.content
     )
     assert b"recent falls" in response.content
+
+
+def test_my_caseload_csv_is_what_the_list_shows_escaped_and_audited(
+    sign_in_as, coordinator, second_coordinator, practice_a
+):
+    mine = CaseloadEpisodeFactory(
+        patient=PatientFactory(practice=practice_a, family_name="=SUM(A1)", given_name="Ivy"),
+        coordinator=coordinator.user,
+    )
+    CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=second_coordinator.user)
+
+    response = sign_in_as(coordinator).get(reverse("caseload:my_caseload_export"))
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["NHS number", "Family name", "Given name"]
+    assert [row[1:3] for row in rows[1:]] == [["'=SUM(A1)", "Ivy"]]
+    assert rows[1][4] == "Cara Coordinator"
+    event = AuditEvent.objects.latest("id")
+    assert (event.action, list(event.patients.all())) == ("caseload.export", [mine.patient])
