@@ -248,3 +248,33 @@ def _tasks(patient: Patient) -> Iterable[TimelineEntry]:
             who=f"Owner: {task.owner}",
             tags=(tag,),
         )
+
+
+@timeline_source("mdt", "MDT discussions")
+def _mdt_discussions(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each discussion of the patient at an MDT: the meeting's date and series, the outcome, the notes."""
+    from mdt.models import Discussion  # mdt depends on caseload, not the other way round
+
+    discussions = (
+        Discussion.objects.filter(item__patient=patient)
+        .select_related("item__meeting__series", "updated_by")
+        .order_by("-item__meeting__starts_at", "-id")[:PER_KIND_LIMIT]
+    )
+    for discussion in discussions:
+        meeting = discussion.item.meeting
+        yield TimelineEntry(
+            when=meeting.starts_at,
+            kind="mdt",
+            title=f"Discussed at {meeting.series.name}",
+            detail=discussion.notes,
+            url=safe_reverse("mdt:minutes", meeting.pk),
+            who=_name(discussion.updated_by),
+            tags=tuple(
+                tag
+                for tag in (
+                    discussion.get_outcome_display() if discussion.outcome else "",
+                    "Minutes signed off" if meeting.minutes_locked else "Draft minutes",
+                )
+                if tag
+            ),
+        )

@@ -28,7 +28,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CareHome, ImportBatch, LongTermCondition, Patient, RiskSnapshot, efi_category
-from mdt.models import ExternalMember, MeetingSeries
+from mdt.models import ExternalMember, Meeting, MeetingSeries
 from pcn.audit import audit
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
@@ -412,7 +412,9 @@ _DEMO_SERIES = (
 
 def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int, list[CareHome]]) -> int:
     """Three MDT series covering every practice, chaired by the demo clinical lead."""
-    MeetingSeries.objects.filter(name__in=[name for name, *_ in _DEMO_SERIES]).delete()
+    names = [name for name, *_ in _DEMO_SERIES]
+    Meeting.objects.filter(series__name__in=names).delete()  # their agendas go with them
+    MeetingSeries.objects.filter(name__in=names).delete()
     chair = User.objects.get(email="lead@demo.pcn.test")
     members = list(User.objects.filter(email__in=[u.email for u in DEMO_USERS], is_staff=False))
     for name, kind, weekday, start, externals in _DEMO_SERIES:
@@ -429,6 +431,9 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
         ExternalMember.objects.bulk_create(
             ExternalMember(series=series, name=n, role=r, organisation=o, email=e) for n, r, o, e in externals
         )
+    from mdt.services import series_keep_current
+
+    series_keep_current(now=timezone.now())  # the next few meetings of each series, as beat would
     return len(_DEMO_SERIES)
 
 

@@ -302,6 +302,30 @@ CELERY_BEAT_SCHEDULE["population-import-drop-folder"] = {
     "task": "caseload.tasks.population_import_sweep_task",
     "schedule": timedelta(minutes=5),
 }
+# MDT meetings: every active series kept `meetings_ahead` occurrences ahead, next agendas refreshed.
+CELERY_BEAT_SCHEDULE["mdt-schedule-meetings"] = {
+    "task": "mdt.tasks.meetings_schedule_task",
+    "schedule": timedelta(hours=1),
+}
+# MDT agenda circulation: meetings whose circulate_at has passed get their pack emailed (each member once).
+CELERY_BEAT_SCHEDULE["mdt-circulate-agendas"] = {
+    "task": "mdt.tasks.circulation_sweep_task",
+    "schedule": timedelta(minutes=5),
+}
+# Links in emails sent by tasks, which have no request to take the host from.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+
+# MDT action chasing: owners of overdue actions get at most one email per action every N days; from
+# the (M+1)th chase on, the series' chair is copied. Both are local choices, not national guidance.
+MDT_CHASE_INTERVAL_DAYS = max(1, env_int("MDT_CHASE_INTERVAL_DAYS", 7))
+MDT_CHASE_ESCALATE_AFTER = max(1, env_int("MDT_CHASE_ESCALATE_AFTER", 3))
+from celery.schedules import crontab  # noqa: E402 (used by this schedule only)
+
+CELERY_BEAT_SCHEDULE["mdt-action-chase"] = {
+    "task": "mdt.tasks.actions_chase_task",
+    # Daily, in the morning (CELERY_TIMEZONE is Europe/London); a second run that day sends nothing.
+    "schedule": crontab(hour=7, minute=30),
+}
 
 # --- Logging: no patient data in logs; who saw what is the AuditEvent's job. -------------------------
 LOGGING = {
@@ -310,5 +334,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # weasyprint logs every layout step at INFO (MDT packs); fontTools logs each font subset.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -33,5 +33,6 @@ urlpatterns = [
     path("accounts/", include(auth_patterns)),
     path("audit/", include((audit_patterns, "audit"))),
     path("", include("caseload.urls")),
+    path("mdt/", include("mdt.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -34,3 +34,19 @@ def add_working_days(start: date, days: int) -> date:
         if is_working_day(day):
             days -= 1
     return day
+
+
+def subtract_working_days(start: date, days: int) -> date:
+    """The date `days` working days before `start` (`start` itself is never counted).
+
+    Tuesday 23 December 2025 − 2 → Friday 19 December (the weekend skipped); Tuesday 30 December
+    2025 − 2 → Wednesday 24 December (25 and 26 December are bank holidays). 0 gives `start`.
+    """
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    day = start
+    while days:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            days -= 1
+    return day

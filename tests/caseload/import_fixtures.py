@@ -70,9 +70,12 @@ def media_root(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def eager_celery(settings) -> Iterator[None]:
-    """Tasks run in the calling thread (Celery reads its configuration once, so set it on the app too)."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    """Tasks run in the calling thread (Celery reads its configuration once, so set it on the app too).
+
+    The app's values are read before the Django setting changes: Celery reads Django's settings
+    lazily, so reading them afterwards would "restore" eager mode for every later test."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield

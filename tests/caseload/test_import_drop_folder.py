@@ -19,6 +19,7 @@ from django.db import connection
 from caseload.models import ImportBatch, Patient, RiskSnapshot
 from caseload.services import population_import_drop_folder_sweep
 from caseload.tasks import population_import_sweep_task
+from pcn.celery import app as celery_app
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import CANONICAL_HEADER, ICB_SAMPLE, canonical_row, write_csv
 
@@ -152,6 +153,7 @@ def test_drop_folder_through_a_real_celery_worker(drop, profiles, sample_practic
         "INFO",
     ]
     arguments += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    celery_app.control.purge()  # messages other tests left on the broker are not this test's business
     worker = subprocess.Popen(arguments, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         population_import_sweep_task.delay()

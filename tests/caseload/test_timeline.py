@@ -110,7 +110,7 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
         assert len(patient_timeline(patient=patient, kinds=[])) == 21
     with django_assert_num_queries(2):
         patient_timeline(patient=patient, kinds=["contact", "task"])
-    assert sorted(SOURCES) == sorted(KINDS)
+    assert sorted(SOURCES) == sorted([*KINDS, "mdt"])  # MDT discussions: tests/mdt/test_minutes.py
 
 
 def patient_page_queries(client, patient) -> int:

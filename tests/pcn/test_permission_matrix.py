@@ -137,6 +137,75 @@ def care_event_feed_pk(ctx: Any) -> list[Any]:
     return [batch.pk]
 
 
+def agenda_meeting_pk(ctx: Any) -> list[Any]:
+    """A future meeting of a series at practice A, chaired by the context's coordinator."""
+    from datetime import UTC, datetime, time
+
+    from mdt.models import Meeting, MeetingSeries
+
+    series, created = MeetingSeries.objects.get_or_create(
+        name="Matrix agenda MDT",
+        defaults={"kind": "frailty", "weekday": 1, "start_time": time(13), "chair": ctx.episode.coordinator},
+    )
+    if created:
+        series.practices.add(ctx.patient.practice)
+    at = datetime(2099, 1, 6, 13, tzinfo=UTC)
+    meeting, _ = Meeting.objects.get_or_create(
+        series=series, scheduled_for=at, defaults={"starts_at": at, "circulate_at": at}
+    )
+    return [meeting.pk]
+
+
+def agenda_item_pk(ctx: Any) -> list[Any]:
+    from mdt.models import AgendaItem
+
+    item, _ = AgendaItem.objects.get_or_create(
+        meeting_id=agenda_meeting_pk(ctx)[0], patient=ctx.patient, defaults={"source": "added"}
+    )
+    return [item.pk]
+
+
+def mdt_action_pk(ctx: Any) -> list[Any]:
+    from mdt.models import Action
+
+    action, _ = Action.objects.get_or_create(
+        item_id=agenda_item_pk(ctx)[0], what="Matrix action",
+        defaults={"owner_user": ctx.episode.coordinator, "due_on": "2025-01-06", "created_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [action.pk]
+
+
+def agenda_pack_args(ctx: Any) -> list[Any]:
+    """The context's meeting with a ready agenda pack (a stand-in PDF under the test's MEDIA_ROOT)."""
+    from django.core.files.base import ContentFile
+
+    from mdt.models import MeetingDocument
+
+    meeting_pk = agenda_meeting_pk(ctx)[0]
+    document, created = MeetingDocument.objects.get_or_create(
+        meeting_id=meeting_pk, kind="agenda_pack", defaults={"state": "ready"}
+    )
+    if created:
+        document.file.save("matrix-pack.pdf", ContentFile(b"%PDF-1.7 matrix"))
+    return [meeting_pk, "agenda_pack"]
+
+
+def circulation_pk(ctx: Any) -> list[Any]:
+    from django.utils import timezone
+
+    from mdt.models import Circulation
+
+    meeting_pk = agenda_pack_args(ctx)[0]
+    user = ctx.episode.coordinator
+    circulation, _ = Circulation.objects.get_or_create(
+        meeting_id=meeting_pk,
+        kind="agenda",
+        email=user.email,
+        defaults={"user": user, "sent_at": timezone.now()},
+    )
+    return [circulation.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -215,6 +284,52 @@ MATRIX: dict[str, Spec] = {
     "caseload:care_event_import_start": Spec(
         roles=IMPORT_ROLES, args=care_event_feed_pk, method="post", ok=frozenset({302})
     ),
+    # MDT schedule and agenda (mdt.views). A meeting is reached by members of all its series' practices;
+    # approval is the series' chair's alone (the context's coordinator), everyone else 403. Invalid or
+    # empty POSTs go back to the meeting with a message.
+    "mdt:series_list": Spec(roles=PATIENT_ROLES),
+    "mdt:meeting_detail": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:meeting_move": Spec(roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:meeting_cancel": Spec(roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:agenda_item_add": Spec(
+        roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "mdt:agenda_reorder": Spec(
+        roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "mdt:agenda_approve": Spec(
+        roles=frozenset({Role.COORDINATOR}),
+        args=agenda_meeting_pk,
+        scoped=True,
+        method="post",
+        ok=frozenset({302}),
+    ),
+    "mdt:agenda_item_move": Spec(
+        roles=CASELOAD_ROLES, args=agenda_item_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "mdt:agenda_item_update": Spec(
+        roles=CASELOAD_ROLES, args=agenda_item_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "mdt:agenda_item_remove": Spec(
+        roles=CASELOAD_ROLES, args=agenda_item_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    # Minutes and actions (mdt.minutes_views). Sign-off is the series' chair's alone (the context's
+    # coordinator); an empty discussion POST shows the minutes page again.
+    "mdt:minutes": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:minutes_sign_off": Spec(roles=frozenset({Role.COORDINATOR}), args=agenda_meeting_pk, scoped=True),
+    "mdt:addendum_add": Spec(roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:discussion_save": Spec(roles=CASELOAD_ROLES, args=agenda_item_pk, scoped=True, method="post"),
+    "mdt:action_add": Spec(roles=CASELOAD_ROLES, args=agenda_item_pk, scoped=True),
+    "mdt:my_actions": Spec(roles=PATIENT_ROLES),
+    "mdt:action_detail": Spec(roles=PATIENT_ROLES, args=mdt_action_pk, scoped=True),
+    "mdt:action_close": Spec(roles=CASELOAD_ROLES, args=mdt_action_pk, scoped=True),
+    # Agenda packs and circulation (mdt.circulation_views): a download streams the stored pack; a
+    # re-send goes back to the circulation page.
+    "mdt:document_download": Spec(roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True),
+    "mdt:circulation_list": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:circulation_resend": Spec(
+        roles=CASELOAD_ROLES, args=circulation_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
     # Every admin view goes through one AdminSite.admin_view; the index stands for them all.
     # (Anonymous users go to the admin's login URL, which sends them on to the one sign-in page.)
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
@@ -262,7 +377,8 @@ def request(client, name: str, ctx: Context):
 
 
 @pytest.fixture
-def ctx(patient, coordinator) -> Context:
+def ctx(patient, coordinator, settings, tmp_path) -> Context:
+    settings.MEDIA_ROOT = tmp_path / "media"  # files the context stores (an MDT pack) stay out of var/
     from caseload.models import ImportBatch, ImportProfile
     from tests.factories import CaseloadEpisodeFactory
 

@@ -1,0 +1,306 @@
+"""Taking the minutes (attendance, one discussion per agenda item, actions), signing them off,
+addenda, and the actions: My actions, an action's page with its chase history, closing one.
+
+Scope first: a meeting outside the user's practices, or an item or action whose patient the user
+cannot see, is a 404. The items of a meeting shown are those whose patients the user can see.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from caseload.models import Patient
+from mdt import services
+from mdt.minutes_forms import (
+    ActionCloseForm,
+    ActionForm,
+    AddendumForm,
+    AttendanceForm,
+    DiscussionForm,
+    MyActionsForm,
+)
+from mdt.models import Action, AgendaItem, Meeting
+from pcn.audit import audit
+from pcn.pagination import CappedPaginator
+from pcn.permissions import Perm, has_perm, permission_required
+
+PAGE_SIZE = 50
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _meeting_for(request: HttpRequest, pk: int) -> Meeting:
+    return get_object_or_404(
+        Meeting.objects.visible_to(request.user).select_related("series__chair", "minutes_signed_off_by"),
+        pk=pk,
+    )
+
+
+def _items(user: Any) -> Any:
+    """Agenda items the user may see: the meeting is theirs and so is the patient."""
+    return AgendaItem.objects.filter(
+        meeting__in=Meeting.objects.visible_to(user), patient__in=Patient.objects.visible_to(user)
+    )
+
+
+def _item_for(request: HttpRequest, pk: int) -> AgendaItem:
+    return get_object_or_404(_items(request.user).select_related("meeting__series__chair", "patient"), pk=pk)
+
+
+def _open_actions() -> Prefetch:
+    return Prefetch(
+        "actions",
+        queryset=Action.objects.select_related("owner_user", "owner_external").order_by("due_on", "id"),
+    )
+
+
+def _row(item: AgendaItem, *, form: DiscussionForm | None = None, error: str = "", draft: str = "") -> dict:
+    """What the item's partial needs: its discussion (if any), a form carrying the version read."""
+    discussion = getattr(item, "discussion", None) if hasattr(item, "discussion") else None
+    if form is None:
+        form = DiscussionForm(
+            initial={
+                "notes": discussion.notes if discussion else "",
+                "outcome": discussion.outcome if discussion else "",
+                "version": discussion.version if discussion else 0,
+            },
+            prefix=f"item-{item.pk}",
+        )
+    return {"item": item, "discussion": discussion, "form": form, "error": error, "draft": draft}
+
+
+def _minutes_context(request: HttpRequest, meeting: Meeting, rows: list[dict] | None = None) -> dict:
+    if rows is None:
+        items = (
+            _items(request.user)
+            .filter(meeting=meeting)
+            .select_related("patient", "discussion__updated_by")
+            .prefetch_related(_open_actions())
+        )
+        rows = [_row(item) for item in items]
+    return {
+        "meeting": meeting,
+        "rows": rows,
+        "attendance_form": AttendanceForm(meeting=meeting),
+        "addenda": list(meeting.addenda.select_related("added_by")),
+        "is_chair": meeting.series.chair_id == request.user.pk,
+        "today": timezone.localdate(),
+    }
+
+
+def _item_row(item_pk: int, **extra: Any) -> dict:
+    item = (
+        AgendaItem.objects.select_related("patient", "meeting__series", "discussion__updated_by")
+        .prefetch_related(_open_actions())
+        .get(pk=item_pk)
+    )
+    return _row(item, **extra)
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def minutes(request: HttpRequest, pk: int) -> HttpResponse:
+    """The minutes page: attendance, then one form per agenda item saved on its own (htmx)."""
+    meeting = _meeting_for(request, pk)
+    if request.method == "POST":
+        if not has_perm(request.user, Perm.MANAGE_CASELOAD):
+            raise PermissionDenied
+        form = AttendanceForm(request.POST, meeting=meeting)
+        if form.is_valid():
+            try:
+                services.attendance_set(
+                    meeting=meeting,
+                    user_ids=[int(pk) for pk in form.cleaned_data["users"]],
+                    external_member_ids=[int(pk) for pk in form.cleaned_data["external_members"]],
+                    by=request.user,
+                )
+                messages.success(request, "Attendance saved.")
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+        return redirect("mdt:minutes", meeting.pk)
+    context = _minutes_context(request, meeting)
+    audit(
+        request,
+        "mdt.minutes.view",
+        [row["item"].patient_id for row in context["rows"]],
+        meeting_id=meeting.pk,
+    )
+    return render(request, "mdt/minutes.html", context)
+
+
+@require_POST
+@permission_required(Perm.MANAGE_CASELOAD)
+def discussion_save(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save one item's discussion. htmx gets the item's partial back: saved, or refused with the
+    stored text and the user's unsaved text side by side (nothing is lost)."""
+    item = _item_for(request, pk)
+    form = DiscussionForm(request.POST, prefix=f"item-{item.pk}")
+    error = draft = ""
+    if form.is_valid():
+        try:
+            services.discussion_save(item=item, by=request.user, **form.cleaned_data)
+            form = None  # show the saved text with its new version
+        except ValidationError as refusal:
+            error, draft = refusal.messages[0], form.cleaned_data["notes"]
+            form = None  # the stored text and version, with the draft beside it
+    else:
+        error = "The discussion could not be saved: reload the page."
+    row = _item_row(item.pk, form=form, error=error, draft=draft)
+    if _is_htmx(request):
+        return render(request, "mdt/minutes.html#item", {"row": row, "meeting": item.meeting})
+    if not error:
+        messages.success(request, "Discussion saved.")
+        return redirect(reverse("mdt:minutes", args=[item.meeting_id]) + f"#item-{item.pk}")
+    context = _minutes_context(request, _meeting_for(request, item.meeting_id))
+    context["rows"] = [row if r["item"].pk == item.pk else r for r in context["rows"]]
+    return render(request, "mdt/minutes.html", context)
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def action_add(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_for(request, pk)
+    form = ActionForm(request.POST if request.method == "POST" else None, meeting=item.meeting)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_create(item=item, by=request.user, **form.service_kwargs())
+        except ValidationError as refusal:
+            form.add_error(None, refusal)
+        else:
+            if _is_htmx(request):
+                return render(
+                    request, "mdt/minutes.html#item", {"row": _item_row(item.pk), "meeting": item.meeting}
+                )
+            messages.success(request, "Action added.")
+            return redirect(reverse("mdt:minutes", args=[item.meeting_id]) + f"#item-{item.pk}")
+    audit(request, "mdt.action.form", [item.patient_id], item_id=item.pk)
+    return render(request, "mdt/action_form.html", {"form": form, "item": item})
+
+
+def _action_for(request: HttpRequest, pk: int) -> Action:
+    return get_object_or_404(
+        Action.objects.visible_to(request.user).select_related(
+            "item__patient",
+            "item__meeting__series",
+            "owner_user",
+            "owner_external",
+            "closed_by",
+            "created_by",
+        ),
+        pk=pk,
+    )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    action = _action_for(request, pk)
+    audit(request, "mdt.action.view", [action.item.patient_id], action_id=action.pk)
+    return render(
+        request,
+        "mdt/action_detail.html",
+        {"action": action, "chases": list(action.chases.all()), "today": timezone.localdate()},
+    )
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def action_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm: done (with a note of what was done) or cancelled (with the reason)."""
+    action = _action_for(request, pk)
+    form = ActionCloseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        close = services.action_complete if form.cleaned_data["decision"] == form.DONE else None
+        try:
+            if close is not None:
+                close(action=action, note=form.cleaned_data["note"], by=request.user)
+            else:
+                services.action_cancel(action=action, reason=form.cleaned_data["note"], by=request.user)
+        except ValidationError as refusal:
+            form.add_error(None, refusal)
+        else:
+            messages.success(request, f"Action {'done' if close else 'cancelled'}: {action.what}.")
+            return redirect("mdt:action_detail", action.pk)
+    audit(request, "mdt.action.close_form", [action.item.patient_id], action_id=action.pk)
+    return render(request, "mdt/action_close.html", {"form": form, "action": action})
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def minutes_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """The chair confirms, and the minutes lock. Anyone else: 403 (the meeting is in scope)."""
+    meeting = _meeting_for(request, pk)
+    if meeting.series.chair_id != request.user.pk:
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            services.minutes_sign_off(meeting=meeting, by=request.user)
+        except ValidationError as refusal:
+            messages.error(request, refusal.messages[0])
+        else:
+            messages.success(request, "Minutes signed off. They are locked: corrections are addenda.")
+        return redirect("mdt:minutes", meeting.pk)
+    items = list(_items(request.user).filter(meeting=meeting).select_related("patient", "discussion"))
+    audit(request, "mdt.minutes.sign_off_form", [item.patient_id for item in items], meeting_id=meeting.pk)
+    undiscussed = [item for item in items if not hasattr(item, "discussion")]
+    return render(
+        request, "mdt/minutes_sign_off.html", {"meeting": meeting, "items": items, "undiscussed": undiscussed}
+    )
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def addendum_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = _meeting_for(request, pk)
+    form = AddendumForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
+        except ValidationError as refusal:
+            form.add_error(None, refusal)
+        else:
+            messages.success(request, "Addendum added to the minutes.")
+            return redirect("mdt:minutes", meeting.pk)
+    audit(request, "mdt.addendum.form", [], meeting_id=meeting.pk)
+    return render(request, "mdt/addendum_form.html", {"form": form, "meeting": meeting})
+
+
+def actions_in_order(actions: Any, *, today: Any) -> Any:
+    """Overdue first, then open by due date, then closed ones."""
+    return actions.annotate(
+        rank=Case(
+            When(~Q(status=Action.Status.OPEN), then=Value(2)),
+            When(due_on__lt=today, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("rank", "due_on", "id")
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def my_actions(request: HttpRequest) -> HttpResponse:
+    """The user's own open actions, overdue first; optionally one meeting's."""
+    user: Any = request.user
+    today = timezone.localdate()
+    mine = Action.objects.visible_to(user).filter(owner_user=user, status=Action.Status.OPEN)
+    meetings = Meeting.objects.filter(pk__in=mine.values("item__meeting")).select_related("series")
+    form = MyActionsForm(request.GET or None, meetings=meetings)
+    meeting_pk = form.cleaned_data.get("meeting") if form.is_valid() else None
+    if meeting_pk:
+        mine = mine.filter(item__meeting_id=meeting_pk)
+    actions = actions_in_order(mine.select_related("item__patient", "item__meeting__series"), today=today)
+    page = CappedPaginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    audit(
+        request, "mdt.action.list", [a.item.patient_id for a in rows], page=page.number, meeting_id=meeting_pk
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "mdt/my_actions.html",
+        {"form": form, "page": page, "actions": rows, "today": today, "query_string": query.urlencode()},
+    )
