@@ -68,3 +68,21 @@ def circulation_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Sent again to {circulation.email}.")
     return redirect("mdt:circulation_list", circulation.meeting_id)
+
+
+@require_POST
+@permission_required(Perm.MANAGE_CASELOAD)
+def circulate_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the agenda pack now rather than at the set time (in the background, each member once)."""
+    from django.db import transaction
+
+    from mdt.tasks import circulate_agenda_task
+
+    meeting = get_object_or_404(Meeting.objects.visible_to(request.user), pk=pk)
+    if meeting.circulated_at is not None or meeting.status != Meeting.Status.SCHEDULED:
+        messages.error(request, "This agenda has been circulated already, or the meeting is not scheduled.")
+    else:
+        transaction.on_commit(lambda: circulate_agenda_task.delay(meeting.pk))
+        audit(request, "mdt.agenda.circulate_now", meeting.items.values_list("patient_id", flat=True))
+        messages.success(request, "The agenda pack is being made and sent to every member.")
+    return redirect("mdt:circulation_list", pk=meeting.pk)

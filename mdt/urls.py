@@ -42,6 +42,7 @@ urlpatterns += [
         name="document_download",
     ),
     path("meetings/<int:pk>/circulation/", circulation_views.circulation_list, name="circulation_list"),
+    path("meetings/<int:pk>/circulate/", circulation_views.circulate_now, name="circulate_now"),
     path(
         "circulations/<int:pk>/resend/", circulation_views.circulation_resend_view, name="circulation_resend"
     ),

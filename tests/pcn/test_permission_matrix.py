@@ -327,6 +327,9 @@ MATRIX: dict[str, Spec] = {
     # re-send goes back to the circulation page.
     "mdt:document_download": Spec(roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True),
     "mdt:circulation_list": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
+    "mdt:circulate_now": Spec(
+        roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
     "mdt:circulation_resend": Spec(
         roles=CASELOAD_ROLES, args=circulation_pk, scoped=True, method="post", ok=frozenset({302})
     ),
