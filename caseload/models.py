@@ -743,6 +743,7 @@ class Task(models.Model):
         DISCHARGE_FOLLOW_UP = "discharge_follow_up", "Discharge follow-up"
         PAM_REMEASURE = "pam_remeasure", "Re-measure activation (PAM)"
         TRIAGE = "triage", "From a transfer of care"
+        CARE_PLAN_REVIEW = "care_plan_review", "Review the care plan"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tasks")
     title = models.CharField(max_length=200)
