@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from careplans.services import ehch_badge
 from caseload.contact_views import patient_page_context
 from caseload.filters import CaseloadFilter, PatientFilter
 from caseload.forms import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferForm
@@ -115,6 +116,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "age": patient.age(timezone.localdate()),
             # The timeline, PAM history and open tasks (Caseload II).
             **patient_page_context(request, patient),
+            # The EHCH badge: "PCSP due in N working days" / "PCSP overdue" (careplans).
+            **ehch_badge(patient=patient),
         },
     )
 

@@ -327,6 +327,12 @@ CELERY_BEAT_SCHEDULE["mdt-action-chase"] = {
     "schedule": crontab(hour=7, minute=30),
 }
 
+# Care plan reviews: each agreed plan whose review date has come gets one review task (safe to rerun).
+CELERY_BEAT_SCHEDULE["careplans-reviews-sweep"] = {
+    "task": "careplans.tasks.care_plan_reviews_sweep_task",
+    "schedule": crontab(hour=6, minute=45),
+}
+
 # --- Logging: no patient data in logs; who saw what is the AuditEvent's job. -------------------------
 LOGGING = {
     "version": 1,

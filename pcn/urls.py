@@ -34,5 +34,6 @@ urlpatterns = [
     path("audit/", include((audit_patterns, "audit"))),
     path("", include("caseload.urls")),
     path("mdt/", include("mdt.urls")),
+    path("care-plans/", include("careplans.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -50,3 +50,19 @@ def subtract_working_days(start: date, days: int) -> date:
         if is_working_day(day):
             days -= 1
     return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (negative when `end` is before `start`).
+
+    The inverse of `add_working_days` for a working-day `end`: Wednesday 24 December 2025 to
+    Tuesday 30 December → 2 (25, 26 December and the weekend are not working days); a day to itself → 0.
+    """
+    if end < start:
+        return -working_days_between(end, start)
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            count += 1
+    return count

@@ -335,6 +335,16 @@ MATRIX: dict[str, Spec] = {
     ),
     # Every admin view goes through one AdminSite.admin_view; the index stands for them all.
     # (Anonymous users go to the admin's login URL, which sends them on to the one sign-in page.)
+    # Care plan reviews (careplans.review_views): a list, scoped by its rows.
+    "careplans:reviews_due": Spec(roles=PATIENT_ROLES),
+    # Care plans (careplans.views); the helpers are at the end of this file. Starting to edit
+    # (a POST to the plan page) sends the user to the draft.
+    "careplans:plan": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
+    "careplans:edit": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
+    "careplans:agree": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
+    "careplans:compare": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_pk(ctx), scoped=True),
+    "careplans:pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
+    "careplans:staff_pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
 
@@ -454,3 +464,15 @@ def test_each_role_gets_what_it_may_and_403_otherwise(client, people, ctx, role,
 def test_record_at_another_practice_is_404(sign_in_as, outsider, ctx, name):
     client = sign_in_as(outsider)
     assert request(client, name, ctx).status_code == 404
+
+
+def care_plan_draft_pk(ctx: Any) -> list[Any]:
+    from careplans.services import care_plan_draft
+
+    return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).pk]
+
+
+def care_plan_pk(ctx: Any) -> list[Any]:
+    from careplans.services import care_plan_draft
+
+    return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).plan_id]

@@ -1,0 +1,77 @@
+"""Care plan reviews due: overdue plans and those due in the next 14 days."""
+
+from datetime import timedelta
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from careplans.models import CarePlanVersion
+from careplans.services import REVIEWS_DUE_AHEAD_DAYS, reviews_with_owner
+from pcn.audit import audit
+from pcn.models import Role, User
+from pcn.pagination import CappedPaginator
+from pcn.permissions import Perm, permission_required
+
+PAGE_SIZE = 50
+# Leads and managers see everyone's reviews at their practices; a coordinator sees their own.
+ALL_REVIEWS_ROLES = (Role.CLINICAL_LEAD, Role.MANAGER)
+
+
+class CoordinatorFilterForm(forms.Form):
+    hide_optional = True
+    coordinator = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Everyone", label="Care coordinator"
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["coordinator"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(
+                memberships__practice_id__in=user.practice_ids(), memberships__role=Role.COORDINATOR
+            )
+            .distinct()
+            .order_by("full_name")
+        )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def reviews_due(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    today = timezone.localdate()
+    versions = reviews_with_owner(
+        CarePlanVersion.objects.visible_to(user)
+        .agreed()
+        .filter(review_date__lte=today + timedelta(days=REVIEWS_DUE_AHEAD_DAYS))
+        .select_related("plan__patient__practice", "agreed_by")
+    ).order_by("review_date", "id")
+    sees_all = user.has_role(*ALL_REVIEWS_ROLES)
+    form = None
+    if sees_all:
+        form = CoordinatorFilterForm(request.GET or None, user=user)
+        if form.is_valid() and form.cleaned_data["coordinator"]:
+            versions = versions.filter(owner_id=form.cleaned_data["coordinator"].pk)
+    else:
+        versions = versions.filter(owner_id=user.pk)
+    page = CappedPaginator(versions, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    owners = {u.pk: u for u in User.objects.filter(pk__in={v.owner_id for v in rows})} if rows else {}
+    for version in rows:
+        version.owner = owners.get(version.owner_id)  # type: ignore[attr-defined]
+    audit(request, "careplan.reviews_due", [v.plan.patient_id for v in rows], page=page.number)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "careplans/reviews_due.html",
+        {
+            "versions": rows,
+            "page": page,
+            "form": form,
+            "sees_all": sees_all,
+            "today": today,
+            "ahead_days": REVIEWS_DUE_AHEAD_DAYS,
+            "query_string": query.urlencode(),
+        },
+    )

@@ -1,0 +1,362 @@
+"""Writes and reads in the careplans app."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed, version_copy
+from caseload.codes import Code
+from caseload.models import CaseloadEpisode, Patient
+from caseload.services import coding_entry_record
+from pcn.models import User
+
+# --- Plans and versions -----------------------------------------------------------------------------
+#
+# One draft at a time per plan. An agreed version never changes: editing starts a new draft pre-filled
+# from it (its goals and support needs copied). A save carries the lock_version it read; a stale one
+# is refused so that nobody's changes are silently overwritten.
+
+PCSP_AGREED = Code("pcsp_agreed", "Personalised care and support plan agreed", None)  # no id known
+
+# The plan's own fields a save may change (the form's fields), in the order the plan shows them.
+PLAN_FIELDS = (
+    "about_me", "what_matters", "strengths", "who_supports_me", "health_conditions",
+    "decision_aids_used", "decisions_reached", "contingency_plan", "advance_care_planning",
+    "respect_status", "named_coordinator", "gp_name", "other_contacts", "consent_to_share", "share_with",
+    "review_date",
+)  # fmt: skip
+GOAL_FIELDS = ("goal", "steps", "who_helps", "target_date", "progress", "signposting")
+NEED_FIELDS = ("domain", "need", "support_agreed", "signposting")
+
+
+@transaction.atomic
+def care_plan_draft(*, patient: Patient, by: User) -> CarePlanVersion:
+    """The plan's draft: the existing one, or a new one pre-filled from the current agreed version
+    (goals and support needs copied), or for a first plan from the patient's long-term conditions
+    and the coordinator of their open caseload episode."""
+    plan, _ = CarePlan.objects.get_or_create(patient=patient)
+    plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
+    draft = plan.versions.filter(status=CarePlanVersion.Status.DRAFT).first()
+    if draft is not None:
+        return draft
+    number = (plan.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    current = plan.versions.filter(status=CarePlanVersion.Status.AGREED).first()
+    if current is not None:
+        draft = CarePlanVersion.objects.create(
+            plan=plan, number=number, created_by=by, **version_copy(current)
+        )
+        Goal.objects.bulk_create(
+            Goal(version=draft, position=g.position, **{f: getattr(g, f) for f in GOAL_FIELDS})
+            for g in current.goals.all()
+        )
+        SupportNeed.objects.bulk_create(
+            SupportNeed(version=draft, **{f: getattr(n, f) for f in NEED_FIELDS})
+            for n in current.support_needs.all()
+        )
+        return draft
+    episode = CaseloadEpisode.objects.filter(patient=patient, status=CaseloadEpisode.Status.OPEN).first()
+    return CarePlanVersion.objects.create(
+        plan=plan,
+        number=number,
+        created_by=by,
+        health_conditions="\n".join(patient.conditions),
+        named_coordinator=episode.coordinator if episode else None,
+    )
+
+
+def _locked_draft(version: CarePlanVersion, lock_version: int | None) -> CarePlanVersion:
+    locked = CarePlanVersion.objects.select_for_update().get(pk=version.pk)
+    if not locked.is_draft:
+        raise ValidationError("Only a draft can be changed: this version has been agreed.", code="not_draft")
+    if lock_version is not None and int(lock_version) != locked.lock_version:
+        raise ValidationError(
+            "Someone else saved this plan since you opened it: your changes are below, not saved",
+            code="stale",
+        )
+    return locked
+
+
+@transaction.atomic
+def care_plan_save(
+    *,
+    version: CarePlanVersion,
+    data: dict[str, Any],
+    lock_version: int,
+    by: User,
+    goals: list[dict[str, Any]] | None = None,
+    support_needs: list[dict[str, Any]] | None = None,
+) -> CarePlanVersion:
+    """Save a draft's sections (and, when given, replace its goals and support needs).
+
+    Refused (ValidationError code "stale") when `lock_version` is not the version's current one, and
+    (code "not_draft") unless the version is a draft. Increments lock_version.
+    """
+    locked = _locked_draft(version, lock_version)
+    for name, value in data.items():
+        if name in PLAN_FIELDS:
+            setattr(locked, name, value)
+    locked.lock_version += 1
+    locked.updated_by = by
+    locked.save()
+    if goals is not None:
+        locked.goals.all().delete()
+        Goal.objects.bulk_create(
+            Goal(version=locked, position=i, **{f: g.get(f) or _blank(Goal, f) for f in GOAL_FIELDS})
+            for i, g in enumerate(goals)
+        )
+    if support_needs is not None:
+        locked.support_needs.all().delete()
+        SupportNeed.objects.bulk_create(
+            SupportNeed(version=locked, **{f: n.get(f) or _blank(SupportNeed, f) for f in NEED_FIELDS})
+            for n in support_needs
+        )
+    version.refresh_from_db()
+    return locked
+
+
+def _blank(model: Any, name: str) -> Any:
+    field = model._meta.get_field(name)
+    return None if field.null else ""
+
+
+@transaction.atomic
+def care_plan_agree(
+    *, version: CarePlanVersion, agreed_on: date, agreed_how: str, agreed_with: str, by: User
+) -> CarePlanVersion:
+    """Agree a draft with the person: the previous agreed version is superseded, this one becomes
+    the current plan, and the coding export gets "Personalised care and support plan agreed"."""
+    if agreed_on > timezone.localdate():
+        raise ValidationError("The date the plan was agreed must be today or in the past.", code="future")
+    locked = _locked_draft(version, None)
+    now = timezone.now()
+    CarePlanVersion.objects.filter(plan_id=locked.plan_id, status=CarePlanVersion.Status.AGREED).update(
+        status=CarePlanVersion.Status.SUPERSEDED, superseded_at=now
+    )
+    locked.status = CarePlanVersion.Status.AGREED
+    locked.agreed_on, locked.agreed_how, locked.agreed_with, locked.agreed_by = (
+        agreed_on, agreed_how, agreed_with, by,
+    )  # fmt: skip
+    locked.lock_version += 1
+    locked.updated_by = by
+    locked.save()
+    coding_entry_record(
+        patient=locked.plan.patient, coded_on=agreed_on, code=PCSP_AGREED, recorded_by=by,
+        source=f"careplan:{locked.pk}",
+    )  # fmt: skip
+    version.refresh_from_db()
+    return locked
+
+
+def _shown(version: CarePlanVersion, name: str) -> str:
+    field = version._meta.get_field(name)
+    if getattr(field, "choices", None):
+        return getattr(version, f"get_{name}_display")()
+    value = getattr(version, name)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return f"{value:%-d %B %Y}"
+    return str(value)
+
+
+def care_plan_compare(*, older: CarePlanVersion, newer: CarePlanVersion) -> list[tuple[str, str, str]]:
+    """(label, old, new) for each section that changed, then goals and support needs added/removed."""
+    changes: list[tuple[str, str, str]] = []
+    for name in PLAN_FIELDS:
+        old, new = _shown(older, name), _shown(newer, name)
+        if old != new:
+            label = str(CarePlanVersion._meta.get_field(name).verbose_name)
+            changes.append((label[:1].upper() + label[1:], old, new))
+    old_goals = [g.goal for g in older.goals.all()]
+    new_goals = [g.goal for g in newer.goals.all()]
+    changes += [("Goal removed", g, "") for g in old_goals if g not in new_goals]
+    changes += [("Goal added", "", g) for g in new_goals if g not in old_goals]
+    old_needs = [str(n) for n in older.support_needs.all()]
+    new_needs = [str(n) for n in newer.support_needs.all()]
+    changes += [("Support need removed", n, "") for n in old_needs if n not in new_needs]
+    changes += [("Support need added", "", n) for n in new_needs if n not in old_needs]
+    return changes
+
+
+# --- Reviews and timeliness --------------------------------------------------------------------------
+#
+# Review tasks: each agreed version whose review date has come gets one "Review the care plan" task
+# (for the patient's coordinator, else whoever agreed the plan); review_task_created_at records it, so
+# the daily sweep is safe to run twice. EHCH: a care home resident gets a PCSP within 7 working days
+# of admission (DOMAIN.md); `ehch_pcsp_due` is one patient's state, `ehch_compliance` the report.
+
+import logging  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import date as _date  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+from django.db import transaction as _transaction  # noqa: E402
+from django.db.models import OuterRef as _OuterRef  # noqa: E402
+from django.db.models import QuerySet as _QuerySet  # noqa: E402
+from django.db.models import Subquery as _Subquery  # noqa: E402
+from django.db.models.functions import Coalesce as _Coalesce  # noqa: E402
+from django.utils import timezone as _timezone  # noqa: E402
+
+from careplans.models import CarePlanVersion as _Version  # noqa: E402
+from caseload.models import CareEvent as _CareEvent  # noqa: E402
+from caseload.models import CaseloadEpisode as _Episode  # noqa: E402
+from caseload.models import Patient as _Patient  # noqa: E402
+from caseload.models import Task as _Task  # noqa: E402
+from pcn.working_days import add_working_days, working_days_between  # noqa: E402
+
+_log = logging.getLogger(__name__)
+
+EHCH_PCSP_WORKING_DAYS = 7
+REVIEWS_DUE_AHEAD_DAYS = 14
+
+
+def reviews_with_owner(queryset: _QuerySet[_Version]) -> _QuerySet[_Version]:
+    """Annotate `owner_id`: the coordinator of the patient's open episode, else who agreed the plan."""
+    open_coordinator = _Episode.objects.open().filter(patient_id=_OuterRef("plan__patient_id"))
+    return queryset.annotate(
+        owner_id=_Coalesce(
+            _Subquery(open_coordinator.values("coordinator_id")[:1]),
+            "agreed_by_id",
+            output_field=_Version._meta.get_field("id"),
+        ),
+    )
+
+
+def care_plan_reviews_sweep(*, today: _date) -> int:
+    """One review task per agreed version whose review date is today or past. Returns tasks made.
+
+    Each version is claimed under a row lock, re-checking `review_task_created_at`, so two sweeps
+    running together still make one task."""
+    from caseload.services import task_create
+
+    candidates = list(
+        _Version.objects.agreed()
+        .filter(review_date__lte=today, review_task_created_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    made = 0
+    for pk in candidates:
+        with _transaction.atomic():
+            version = (
+                reviews_with_owner(
+                    _Version.objects.select_for_update(of=("self",)).filter(
+                        pk=pk, status=_Version.Status.AGREED, review_task_created_at__isnull=True
+                    )
+                )
+                .select_related("plan__patient")
+                .first()
+            )
+            if version is None:
+                continue
+            owner_id = version.owner_id or version.created_by_id
+            from pcn.models import User
+
+            task_create(
+                patient=version.plan.patient,
+                title="Review the care plan",
+                owner=User.objects.get(pk=owner_id),
+                due_on=version.review_date,
+                kind=_Task.Kind.CARE_PLAN_REVIEW,
+                notes=f"Care plan version {version.number} is due for review.",
+                by=None,
+            )
+            # A queryset update: the version's other fields (and its lock_version) are left alone.
+            _Version.objects.filter(pk=pk).update(review_task_created_at=_timezone.now())
+            made += 1
+    if made:
+        _log.info("care plan review sweep: %s review tasks created", made)
+    return made
+
+
+@dataclass(frozen=True)
+class EhchDue:
+    """A care home resident's PCSP deadline. `state`: "done" (agreed on time), "late" (agreed after
+    the deadline), "overdue" (past the deadline, none agreed) or "due" (`days_left` working days)."""
+
+    admitted_on: _date
+    due_on: _date
+    state: str
+    days_left: int = 0
+    agreed_on: _date | None = None
+
+    def __iter__(self) -> _Any:  # (due_on, state), as `due, state = ehch_pcsp_due(...)`
+        return iter((self.due_on, self.state))
+
+
+def _ehch_state(admitted_on: _date, agreed: list[_date], today: _date) -> EhchDue:
+    due_on = add_working_days(admitted_on, EHCH_PCSP_WORKING_DAYS)
+    first = min((day for day in agreed if day >= admitted_on), default=None)
+    if first is not None and first <= due_on:
+        return EhchDue(admitted_on, due_on, "done", agreed_on=first)
+    if first is not None:
+        return EhchDue(admitted_on, due_on, "late", agreed_on=first)
+    if today > due_on:
+        return EhchDue(admitted_on, due_on, "overdue")
+    return EhchDue(admitted_on, due_on, "due", days_left=working_days_between(today, due_on))
+
+
+def ehch_pcsp_due(*, patient: _Patient, today: _date | None = None) -> EhchDue | None:
+    """The PCSP deadline after the patient's latest care home admission (None without one). Two queries."""
+    occurred_at = (
+        _CareEvent.objects.filter(patient=patient, kind=_CareEvent.Kind.CARE_HOME_ADMISSION)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if occurred_at is None:
+        return None
+    admitted_on = _timezone.localdate(occurred_at)
+    agreed = list(
+        _Version.objects.filter(plan__patient=patient, agreed_on__gte=admitted_on)
+        .exclude(status=_Version.Status.DRAFT)
+        .values_list("agreed_on", flat=True)
+    )
+    return _ehch_state(admitted_on, agreed, today or _timezone.localdate())
+
+
+def ehch_badge(*, patient: _Patient, today: _date | None = None) -> dict[str, _Any]:
+    """Context for the patient page's badge: "PCSP due in N working days" / "PCSP overdue"."""
+    due = ehch_pcsp_due(patient=patient, today=today)
+    return {"ehch_pcsp": due if due is not None and due.state in ("due", "overdue") else None}
+
+
+def ehch_compliance(
+    *, practice_ids: _Any, start: _date, end: _date, today: _date | None = None
+) -> dict[str, int]:
+    """EHCH 7-working-day compliance for care home admissions from `start` to `end` (inclusive) at
+    the practices: each admission (a re-admission counts again) is on time, late (agreed after the
+    deadline, or the deadline passed with none: `overdue` counts those) or still due. Two queries."""
+    today = today or _timezone.localdate()
+    events = list(
+        _CareEvent.objects.filter(
+            kind=_CareEvent.Kind.CARE_HOME_ADMISSION,
+            patient__practice_id__in=list(practice_ids),
+            occurred_at__date__gte=start,
+            occurred_at__date__lte=end,
+        ).values_list("patient_id", "occurred_at")
+    )
+    agreed: dict[int, list[_date]] = {}
+    for patient_id, agreed_on in (
+        _Version.objects.filter(plan__patient_id__in={p for p, _ in events}, agreed_on__isnull=False)
+        .exclude(status=_Version.Status.DRAFT)
+        .values_list("plan__patient_id", "agreed_on")
+    ):
+        agreed.setdefault(patient_id, []).append(agreed_on)
+    counts = {"admissions": len(events), "on_time": 0, "late": 0, "overdue": 0, "still_due": 0}
+    for patient_id, occurred_at in events:
+        state = _ehch_state(_timezone.localdate(occurred_at), agreed.get(patient_id, []), today).state
+        if state == "done":
+            counts["on_time"] += 1
+        elif state == "due":
+            counts["still_due"] += 1
+        else:
+            counts["late"] += 1
+            counts["overdue"] += state == "overdue"
+    return counts

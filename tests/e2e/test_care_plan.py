@@ -1,0 +1,52 @@
+"""A coordinator writes a care plan, agrees it with the person and downloads their copy."""
+
+from pathlib import Path
+
+import pytest
+
+from careplans.models import CarePlanVersion
+from caseload.models import CodingEntry
+from tests.e2e.conftest import axe_violations, screenshot
+from tests.e2e.test_caseload import signed_in_page
+from tests.factories import CaseloadEpisodeFactory
+
+pytestmark = pytest.mark.browser
+
+
+def test_write_agree_and_download_a_care_plan(page, live_server, coordinator, patient):
+    CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
+    signed_in_page(page, live_server, coordinator.user)
+
+    page.goto(patient.get_absolute_url())
+    page.get_by_role("link", name="Care plan").click()
+    assert page.locator("h1").inner_text().endswith("Personalised care and support plan")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Start editing").click()
+
+    assert "Edit the care plan" in page.locator("h1").inner_text()
+    assert axe_violations(page) == []
+    page.get_by_label("About me").fill("Retired teacher who loves the allotment")
+    page.get_by_label("What matters to me").fill("Staying in my own home")
+    page.get_by_label("Goal, in the person's words").fill("Get back to the allotment every week")
+    page.get_by_label("Support need").fill("Lonely since my wife died")
+    page.get_by_label("Area").select_option("loneliness")
+    screenshot(page, "care-plan-edit")
+    page.get_by_role("button", name="Save the plan").click()
+    page.get_by_text("Care plan saved.").wait_for()
+
+    page.get_by_role("link", name="Agree the plan").click()
+    page.get_by_label("Phone").check()
+    page.get_by_label("The person").check()
+    page.get_by_role("button", name="Agree the plan").click()
+    page.get_by_text("Care plan version 1 agreed.").wait_for()
+    assert "Retired teacher who loves the allotment" in page.get_by_test_id("plan-sections").inner_text()
+    assert axe_violations(page) == []
+    screenshot(page, "care-plan")
+    assert CarePlanVersion.objects.get().status == CarePlanVersion.Status.AGREED
+    assert CodingEntry.objects.filter(term="Personalised care and support plan agreed").count() == 1
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the person's copy (PDF)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    assert Path(download.path()).read_bytes().startswith(b"%PDF")
