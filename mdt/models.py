@@ -7,6 +7,8 @@ from typing import Any, Self
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from pcn.models import PracticeScopedQuerySet
+
 
 class MeetingSeriesQuerySet(models.QuerySet["MeetingSeries"]):
     def visible_to(self, user: Any) -> Self:
@@ -256,11 +258,8 @@ class Addendum(models.Model):
         return f"Addendum to {self.meeting}"
 
 
-class ActionQuerySet(models.QuerySet["Action"]):
-    def visible_to(self, user: Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(item__patient__practice_id__in=user.practice_ids())
+class ActionQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "item__patient__practice_id"
 
     def open(self) -> Self:
         return self.filter(status=Action.Status.OPEN)
