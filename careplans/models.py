@@ -35,6 +35,10 @@ class CarePlanVersionQuerySet(PracticeScopedQuerySet):
         return self.filter(status=CarePlanVersion.Status.AGREED)
 
 
+class CarePlanReviewQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "version__plan__patient__practice_id"
+
+
 class CarePlanVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -180,6 +184,33 @@ class SupportNeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_domain_display()}: {self.need[:40]}"
+
+
+class CarePlanReview(models.Model):
+    """A review of the current (agreed) version with the person. "No changes" keeps the plan as agreed
+    and sets its next review date; "changes needed" starts a new draft, agreed in the usual way."""
+
+    class Outcome(models.TextChoices):
+        NO_CHANGE = "no_change", "No changes needed: the plan stays as agreed"
+        CHANGES = "changes", "Changes needed: start a new version of the plan"
+
+    version = models.ForeignKey(CarePlanVersion, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_on = models.DateField()
+    reviewed_how = models.CharField(max_length=12, choices=CarePlanVersion.AgreedHow.choices)
+    reviewed_with = models.CharField(max_length=12, choices=CarePlanVersion.AgreedWith.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    notes = models.TextField(blank=True)
+    next_review_date = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CarePlanReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reviewed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.version} on {self.reviewed_on}"
 
 
 def version_copy(version: CarePlanVersion, **changes: Any) -> dict[str, Any]:

@@ -1,14 +1,18 @@
-"""Care plan reviews due: overdue plans and those due in the next 14 days."""
+"""Care plan reviews: the reviews-due list (overdue plans and those due in the next 14 days) and
+recording a review of the current plan."""
 
 from datetime import timedelta
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from careplans.models import CarePlanVersion
-from careplans.services import REVIEWS_DUE_AHEAD_DAYS, reviews_with_owner
+from careplans.review_forms import ReviewForm
+from careplans.services import REVIEWS_DUE_AHEAD_DAYS, care_plan_review, reviews_with_owner
 from pcn.audit import audit
 from pcn.models import Role, User
 from pcn.pagination import CappedPaginator
@@ -75,3 +79,48 @@ def reviews_due(request: HttpRequest) -> HttpResponse:
             "query_string": query.urlencode(),
         },
     )
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a review of the current plan: "no changes" sets the next review date, "changes needed"
+    goes on to the new draft. The open review task is done either way."""
+    version = get_object_or_404(
+        CarePlanVersion.objects.visible_to(request.user).select_related("plan__patient__practice"), pk=pk
+    )
+    patient = version.plan.patient
+    if version.status != CarePlanVersion.Status.AGREED:
+        messages.info(request, "Only the current agreed plan can be reviewed.")
+        return redirect("careplans:plan", patient.pk)
+    form = ReviewForm(
+        request.POST if request.method == "POST" else None,
+        version=version,
+        initial={"reviewed_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, draft = care_plan_review(version=version, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            audit(
+                request,
+                "careplan.review",
+                [patient],
+                version_id=version.pk,
+                outcome=form.cleaned_data["outcome"],
+            )
+            if draft is not None:
+                messages.success(
+                    request,
+                    f"Review recorded. Version {draft.number} is a draft: make the changes, then agree it.",
+                )
+                return redirect("careplans:edit", draft.pk)
+            messages.success(
+                request,
+                f"Review recorded. The plan stays as agreed; next review by "
+                f"{form.cleaned_data['next_review_date']:%-d %B %Y}.",
+            )
+            return redirect("careplans:plan", patient.pk)
+    audit(request, "careplan.review_form", [patient], version_id=version.pk)
+    return render(request, "careplans/review.html", {"version": version, "patient": patient, "form": form})

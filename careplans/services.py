@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed, version_copy
+from careplans.models import CarePlan, CarePlanReview, CarePlanVersion, Goal, SupportNeed, version_copy
 from caseload.codes import Code
 from caseload.models import CaseloadEpisode, Patient
 from caseload.services import coding_entry_record
@@ -183,6 +183,66 @@ def care_plan_compare(*, older: CarePlanVersion, newer: CarePlanVersion) -> list
     changes += [("Support need removed", n, "") for n in old_needs if n not in new_needs]
     changes += [("Support need added", "", n) for n in new_needs if n not in old_needs]
     return changes
+
+
+# --- Recording a review -------------------------------------------------------------------------------
+#
+# A review is of the current agreed version, with the person. "No changes" keeps the content as agreed
+# and moves the plan's next review date (a queryset update of review_date and the sweep's marker only:
+# what was agreed with the person is untouched); "changes needed" starts a new draft. Either way the
+# open review tasks are done and the coding export gets "Personalised care and support plan reviewed".
+
+PCSP_REVIEWED = Code("pcsp_reviewed", "Personalised care and support plan reviewed", None)  # no id known
+
+
+@transaction.atomic
+def care_plan_review(
+    *,
+    version: CarePlanVersion,
+    reviewed_on: date,
+    reviewed_how: str,
+    reviewed_with: str,
+    outcome: str,
+    by: User,
+    notes: str = "",
+    next_review_date: date | None = None,
+) -> tuple[CarePlanReview, CarePlanVersion | None]:
+    """Record a review of the current plan. Returns (review, the new draft when changes are needed)."""
+    from caseload.models import Task
+    from caseload.services import task_complete
+
+    locked = CarePlanVersion.objects.select_for_update().select_related("plan__patient").get(pk=version.pk)
+    if locked.status != CarePlanVersion.Status.AGREED:
+        raise ValidationError("Only the current agreed plan can be reviewed.", code="not_current")
+    if reviewed_on > timezone.localdate():
+        raise ValidationError("The review date must be today or in the past.", code="future")
+    if locked.agreed_on and reviewed_on < locked.agreed_on:
+        raise ValidationError("The review cannot be before the plan was agreed.", code="before_agreed")
+    if outcome not in CarePlanReview.Outcome.values:
+        raise ValidationError("Choose the outcome of the review.", code="outcome")
+    if outcome == CarePlanReview.Outcome.NO_CHANGE:
+        if next_review_date is None:
+            raise ValidationError("Enter the date of the next review.", code="next_review_required")
+        if next_review_date <= reviewed_on:
+            raise ValidationError("The next review must be after this one.", code="next_review_past")
+    patient = locked.plan.patient
+    review = CarePlanReview.objects.create(
+        version=locked, reviewed_on=reviewed_on, reviewed_how=reviewed_how, reviewed_with=reviewed_with,
+        outcome=outcome, notes=notes, next_review_date=next_review_date, recorded_by=by,
+    )  # fmt: skip
+    if outcome == CarePlanReview.Outcome.NO_CHANGE:
+        CarePlanVersion.objects.filter(pk=locked.pk).update(
+            review_date=next_review_date, review_task_created_at=None
+        )
+    for task in Task.objects.filter(patient=patient, kind=Task.Kind.CARE_PLAN_REVIEW, done_at__isnull=True):
+        task_complete(task=task, by=by)
+    coding_entry_record(
+        patient=patient, coded_on=reviewed_on, code=PCSP_REVIEWED, recorded_by=by,
+        source=f"careplanreview:{review.pk}",
+    )  # fmt: skip
+    draft = care_plan_draft(patient=patient, by=by) if outcome == CarePlanReview.Outcome.CHANGES else None
+    version.refresh_from_db()
+    return review, draft
 
 
 # --- Reviews and timeliness --------------------------------------------------------------------------

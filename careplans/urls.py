@@ -21,4 +21,5 @@ from careplans import review_views  # noqa: E402
 
 urlpatterns += [
     path("reviews-due/", review_views.reviews_due, name="reviews_due"),
+    path("versions/<int:pk>/review/", review_views.review, name="review"),
 ]

@@ -278,3 +278,61 @@ def _mdt_discussions(patient: Patient) -> Iterable[TimelineEntry]:
                 if tag
             ),
         )
+
+
+@timeline_source("care_plan", "Care plans")
+def _care_plans(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each version of the care plan (agreed on its date, or started as a draft) and each review."""
+    from careplans.models import CarePlanReview, CarePlanVersion  # careplans depends on caseload
+
+    url = safe_reverse("careplans:plan", patient.pk)
+    versions = (
+        CarePlanVersion.objects.filter(plan__patient=patient)
+        .select_related("agreed_by", "created_by")
+        .order_by("-number")[:PER_KIND_LIMIT]
+    )
+    for version in versions:
+        if version.agreed_on is not None:
+            yield TimelineEntry(
+                when=version.agreed_on,
+                entered_at=version.updated_at,
+                kind="care_plan",
+                title=f"Care plan version {version.number} agreed",
+                detail=f"{version.get_agreed_how_display()}, with {version.get_agreed_with_display().lower()}"
+                + (f"; review by {version.review_date:%-d %b %Y}" if version.review_date else ""),
+                url=url,
+                who=_name(version.agreed_by),
+                tags=(version.get_status_display(),),
+            )
+        else:
+            yield TimelineEntry(
+                when=version.created_at,
+                kind="care_plan",
+                title=f"Care plan version {version.number} started",
+                url=url,
+                who=_name(version.created_by),
+                tags=("Draft",),
+            )
+    reviews = (
+        CarePlanReview.objects.filter(version__plan__patient=patient)
+        .select_related("version", "recorded_by")
+        .order_by("-reviewed_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for review in reviews:
+        yield TimelineEntry(
+            when=review.reviewed_on,
+            entered_at=review.created_at,
+            kind="care_plan",
+            title=f"Care plan version {review.version.number} reviewed",
+            detail="; ".join(
+                part
+                for part in (
+                    f"{review.get_reviewed_how_display()}, with {review.get_reviewed_with_display().lower()}",
+                    "no changes" if review.outcome == CarePlanReview.Outcome.NO_CHANGE else "changes needed",
+                    review.notes,
+                )
+                if part
+            ),
+            url=url,
+            who=_name(review.recorded_by),
+        )

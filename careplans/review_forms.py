@@ -1,0 +1,76 @@
+"""The form for recording a care plan review."""
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from careplans.models import CarePlanReview, CarePlanVersion
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs, "%Y-%m-%d")
+
+
+class ReviewForm(forms.Form):
+    reviewed_on = forms.DateField(
+        label="Date of the review",
+        widget=DateInput,
+        error_messages={"required": "Enter the date of the review", "invalid": "Enter a real date"},
+    )
+    reviewed_how = forms.ChoiceField(
+        label="How was it reviewed?",
+        choices=CarePlanVersion.AgreedHow.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select how the plan was reviewed"},
+    )
+    reviewed_with = forms.ChoiceField(
+        label="Who was it reviewed with?",
+        choices=CarePlanVersion.AgreedWith.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select who the plan was reviewed with"},
+    )
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=CarePlanReview.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the outcome of the review"},
+    )
+    next_review_date = forms.DateField(
+        label="Next review date",
+        required=False,
+        widget=DateInput,
+        help_text="Needed when the plan stays as agreed. A new version gets its review date when it is agreed.",
+        error_messages={"invalid": "Enter a real date"},
+    )
+    notes = forms.CharField(
+        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, version: CarePlanVersion, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = version
+
+    def clean_reviewed_on(self) -> date:
+        value: date = self.cleaned_data["reviewed_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The date of the review must be today or in the past")
+        if self.version.agreed_on and value < self.version.agreed_on:
+            raise forms.ValidationError(
+                f"The review cannot be before the plan was agreed ({self.version.agreed_on:%-d %B %Y})"
+            )
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("outcome") == CarePlanReview.Outcome.NO_CHANGE and "next_review_date" not in self.errors:
+            next_review, reviewed_on = data.get("next_review_date"), data.get("reviewed_on")
+            if next_review is None:
+                self.add_error("next_review_date", "Enter the date of the next review")
+            elif reviewed_on is not None and next_review <= reviewed_on:
+                self.add_error("next_review_date", "The next review must be after the date of this review")
+        return data
