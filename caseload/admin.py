@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from caseload.import_forms import ImportProfileForm
-from caseload.models import ImportBatch, ImportProfile, ReferralCriterion, ReferralType
+from caseload.models import CareHome, ImportBatch, ImportProfile, ReferralCriterion, ReferralType
 
 
 @admin.register(ImportProfile)
@@ -16,6 +16,15 @@ class ImportProfileAdmin(admin.ModelAdmin):
     form = ImportProfileForm
     list_display = ["name", "slug", "encoding", "one_row_per_patient", "updated_at"]
     search_fields = ["name", "slug"]
+
+
+@admin.register(CareHome)
+class CareHomeAdmin(admin.ModelAdmin):
+    """Care homes aligned to the PCN's practices (imports match residents to them by name)."""
+
+    list_display = ["name", "ods_code", "postcode", "practice"]
+    list_filter = ["practice"]
+    search_fields = ["name", "ods_code", "postcode"]
 
 
 @admin.register(ImportBatch)

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from caseload.forms import coordinators_for
-from caseload.models import CareEvent, Contact, Patient
+from caseload.models import CareEvent, CareHome, Contact, Patient
 from mdt.models import MeetingSeries
 from pcn.models import Practice, User
 
@@ -232,3 +232,36 @@ class TriageFilter(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(data, *args, **kwargs)
         self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+
+
+class CareHomeForm(forms.Form):
+    """The resident flag with a move-in date (a care home aligned to the patient's practice)."""
+
+    care_home = forms.ModelChoiceField(
+        label="Care home",
+        queryset=CareHome.objects.none(),
+        required=False,
+        empty_label="Not a care home resident",
+    )
+    moved_in_on = forms.DateField(
+        label="Date they moved in",
+        required=False,
+        widget=DateInput(),
+        help_text="A new resident gets a personalised care and support plan within 7 working days of this date.",
+        error_messages={"invalid": "Enter a real date"},
+    )
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["care_home"].queryset = CareHome.objects.filter(  # type: ignore[attr-defined]
+            practice_id=patient.practice_id
+        ).order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        moved_in_on = data.get("moved_in_on")
+        if data.get("care_home") is not None and moved_in_on is None and "moved_in_on" not in self.errors:
+            self.add_error("moved_in_on", "Enter the date they moved in")
+        if moved_in_on is not None and moved_in_on > timezone.localdate():
+            self.add_error("moved_in_on", "The date they moved in must be today or in the past")
+        return data

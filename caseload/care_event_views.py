@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from caseload.care_event_forms import (
     CareEventForm,
+    CareHomeForm,
     FeedStartForm,
     FeedUploadForm,
     ResolveForm,
@@ -38,6 +39,7 @@ from caseload.services import (
     care_event_triage,
     discharge_follow_up_due,
     mdt_series_for,
+    patient_care_home_set,
 )
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator
@@ -87,6 +89,48 @@ def care_event_add(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "caseload/care_event_form.html",
         {"form": form, "patient": patient, "follow_up_days": settings.DISCHARGE_FOLLOW_UP_WORKING_DAYS},
+    )
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def patient_care_home(request: HttpRequest, pk: int) -> HttpResponse:
+    """The resident flag with a move-in date: a new move-in records a care home admission, which
+    starts the 7-working-day PCSP clock (EHCH)."""
+    patient = get_object_or_404(
+        Patient.objects.visible_to(request.user).select_related("practice", "care_home"), pk=pk
+    )
+    form = CareHomeForm(
+        request.POST if request.method == "POST" else None,
+        patient=patient,
+        initial={"care_home": patient.care_home_id, "moved_in_on": patient.care_home_since},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = patient_care_home_set(
+                patient=patient,
+                care_home=form.cleaned_data["care_home"],
+                moved_in_on=form.cleaned_data["moved_in_on"],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if patient.care_home is None:
+                messages.success(request, "Recorded as not living in a care home.")
+            elif event is not None:
+                messages.success(
+                    request,
+                    f"Recorded as living at {patient.care_home} since {patient.care_home_since:%-d %B %Y}: "
+                    "the care home admission is on the timeline and starts the 7-working-day care plan clock.",
+                )
+            else:
+                messages.success(request, f"Care home details saved ({patient.care_home}).")
+            return redirect(patient.get_absolute_url())
+    audit(request, "patient.care_home_form", [patient])
+    return render(
+        request,
+        "caseload/patient_care_home.html",
+        {"form": form, "patient": patient, "has_homes": form.fields["care_home"].queryset.exists()},  # type: ignore[attr-defined]
     )
 
 

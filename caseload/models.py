@@ -152,6 +152,9 @@ class Patient(models.Model):
     care_home = models.ForeignKey(
         CareHome, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents"
     )
+    # The move-in date, when a coordinator records it (the resident flag from an import has none); it
+    # starts the EHCH 7-working-day PCSP clock as a care home admission event does.
+    care_home_since = models.DateField("moved into the care home on", null=True, blank=True)
     is_deceased = models.BooleanField(default=False)
     has_left = models.BooleanField("left the practice", default=False)
 

@@ -1892,3 +1892,56 @@ def _care_event_feed_write(
     )  # fmt: skip
     _batch_delete_upload(batch)
     return batch
+
+
+# --- Care home residence (Care plans) ------------------------------------------------------------------
+#
+# The resident flag with a move-in date: setting it records a care home admission on that day (the
+# event that starts the EHCH 7-working-day PCSP clock and suggests the patient to the care home MDT),
+# already acknowledged since the coordinator entered it. A day that already has one (from a feed) gets
+# no second event. Clearing the flag records nothing: a move out is not a transfer of care we track.
+
+
+@transaction.atomic
+def patient_care_home_set(*, patient: Patient, care_home: Any, moved_in_on: date | None, by: User) -> Any:
+    """Set (or, with care_home None, clear) the patient's care home and move-in date. Returns the
+    care home admission event recorded, or None."""
+    from datetime import datetime, time
+
+    from caseload.models import CareEvent
+
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if care_home is None:
+        locked.care_home, locked.care_home_since = None, None
+        locked.save(update_fields=["care_home", "care_home_since", "updated_at"])
+        patient.care_home, patient.care_home_since = None, None
+        audit(None, "patient.care_home", [patient], user=by, care_home_id=None)
+        return None
+    if care_home.practice_id != locked.practice_id:
+        raise ValidationError("Choose a care home aligned to the patient's practice.", code="practice")
+    if moved_in_on is None:
+        raise ValidationError("Enter the date the person moved in.", code="required")
+    if moved_in_on > timezone.localdate():
+        raise ValidationError("The move-in date must be today or in the past.", code="future")
+    changed = (locked.care_home_id, locked.care_home_since) != (care_home.pk, moved_in_on)
+    locked.care_home, locked.care_home_since = care_home, moved_in_on
+    locked.save(update_fields=["care_home", "care_home_since", "updated_at"])
+    patient.care_home, patient.care_home_since = care_home, moved_in_on
+    event = None
+    same_day = CareEvent.objects.filter(
+        patient=locked, kind=CareEvent.Kind.CARE_HOME_ADMISSION, occurred_at__date=moved_in_on
+    )
+    if changed and not same_day.exists():
+        now = timezone.now()
+        event = CareEvent.objects.create(
+            patient=locked, nhs_number=locked.nhs_number, kind=CareEvent.Kind.CARE_HOME_ADMISSION,
+            occurred_at=timezone.make_aware(datetime.combine(moved_in_on, time(12))),
+            provider=care_home.name[:200], summary="Moved in (recorded on the patient's page).",
+            source=CareEvent.Source.MANUAL, created_by=by, triaged_at=now, triaged_by=by,
+            outcome=CareEvent.Outcome.ACKNOWLEDGED,
+        )  # fmt: skip
+    audit(
+        None, "patient.care_home", [patient], user=by, care_home_id=care_home.pk,
+        moved_in_on=moved_in_on.isoformat(), care_event_id=event.pk if event else None,
+    )  # fmt: skip
+    return event

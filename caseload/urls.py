@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     # Transfers of care (caseload.care_event_views).
     path("patients/<int:pk>/care-events/add/", care_event_views.care_event_add, name="care_event_add"),
+    path("patients/<int:pk>/care-home/", care_event_views.patient_care_home, name="patient_care_home"),
     path("transfers-of-care/", care_event_views.triage_list, name="triage_list"),
     path("transfers-of-care/<int:pk>/", care_event_views.care_event_triage_view, name="care_event_triage"),
     path("transfers-of-care/unmatched/", care_event_views.care_event_unmatched, name="care_event_unmatched"),

@@ -275,6 +275,7 @@ MATRIX: dict[str, Spec] = {
     # Transfers of care (caseload.care_event_views). Unmatched events have no patient, hence no
     # practice: PCN-wide for the import roles. A finished feed cannot be imported again: 302 back.
     "caseload:care_event_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:patient_care_home": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "caseload:triage_list": Spec(roles=PATIENT_ROLES),
     "caseload:care_event_triage": Spec(roles=CASELOAD_ROLES, args=care_event_pk, scoped=True),
     "caseload:care_event_unmatched": Spec(roles=IMPORT_ROLES),
@@ -345,6 +346,7 @@ MATRIX: dict[str, Spec] = {
     "careplans:compare": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_pk(ctx), scoped=True),
     "careplans:pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
     "careplans:staff_pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
+    "careplans:review": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_agreed_pk(ctx), scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
 
@@ -476,3 +478,19 @@ def care_plan_pk(ctx: Any) -> list[Any]:
     from careplans.services import care_plan_draft
 
     return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).plan_id]
+
+
+def care_plan_agreed_pk(ctx: Any) -> list[Any]:
+    from django.utils import timezone
+
+    from careplans.models import CarePlanVersion
+    from careplans.services import care_plan_agree, care_plan_draft
+
+    agreed = CarePlanVersion.objects.filter(plan__patient=ctx.patient, status="agreed").first()
+    if agreed is None:
+        draft = care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator)
+        agreed = care_plan_agree(
+            version=draft, agreed_on=timezone.localdate(), agreed_how="phone", agreed_with="patient",
+            by=ctx.episode.coordinator,
+        )  # fmt: skip
+    return [agreed.pk]
