@@ -27,7 +27,15 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import CareHome, ImportBatch, LongTermCondition, Patient, RiskSnapshot, efi_category
+from caseload.models import (
+    CareEvent,
+    CareHome,
+    ImportBatch,
+    LongTermCondition,
+    Patient,
+    RiskSnapshot,
+    efi_category,
+)
 from mdt.models import ExternalMember, Meeting, MeetingSeries
 from pcn.audit import audit
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
@@ -381,6 +389,7 @@ def demo_pcn_seed(
         _insert_rows(Patient, _PatientRow._fields, rows)
         snapshots = _demo_imports(rng, rows=rows, on=on)
         series = _demo_meeting_series(practices=practice_list, care_homes=care_homes)
+        _demo_care_home_moves(rng, on=on)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -437,6 +446,38 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
     return len(_DEMO_SERIES)
 
 
+def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2) -> int:
+    """A few residents per practice who moved into their care home in the last two weeks (a move-in
+    date and a care home admission), so the demo shows the EHCH "PCSP due in N working days" badges
+    and the care home MDT's suggestions. Returns the number of moves."""
+    from pcn.working_days import subtract_working_days
+
+    moves = []
+    for practice_id in Patient.objects.order_by().values_list("practice_id", flat=True).distinct():
+        residents = list(
+            Patient.objects.filter(practice_id=practice_id, care_home__isnull=False, is_deceased=False)
+            .order_by("nhs_number")
+            .values_list("pk", "nhs_number", "care_home__name")[:50]
+        )
+        for pk, nhs_number, home in rng.sample(residents, min(per_practice, len(residents))):
+            moved_in = subtract_working_days(on, rng.randint(1, 9))
+            moves.append((pk, nhs_number, home, moved_in))
+    for pk, _, _, moved_in in moves:
+        Patient.objects.filter(pk=pk).update(care_home_since=moved_in)
+    CareEvent.objects.bulk_create(
+        CareEvent(
+            patient_id=pk,
+            nhs_number=nhs_number,
+            kind=CareEvent.Kind.CARE_HOME_ADMISSION,
+            occurred_at=timezone.make_aware(datetime.combine(moved_in, time(11))),
+            provider=home,
+            summary="Moved in (demo data).",
+        )
+        for pk, nhs_number, home, moved_in in moves
+    )
+    return len(moves)
+
+
 def demo_pcn_reset() -> None:
     """Delete every patient, care home and import (with its risk snapshots).
 
@@ -456,6 +497,7 @@ def demo_pcn_reset() -> None:
     try:
         with transaction.atomic():
             ImportBatch.objects.all().delete()  # and their risk snapshots
+            CareEvent.objects.all().delete()  # the demo's care home moves
             Patient.objects.only("pk").delete()  # no signals: the collector needs only ids
             CareHome.objects.all().delete()
     except (ProtectedError, RestrictedError) as error:

@@ -188,6 +188,23 @@ def test_care_home_residents_live_in_a_home_of_their_practice(demo_mode):
     assert [p.nhs_number for p in residents if p.care_home.practice_id != p.practice_id] == []
 
 
+def test_recent_care_home_moves_have_an_admission_and_a_pcsp_due(demo_mode):
+    from careplans.services import ehch_pcsp_due
+    from caseload.models import CareEvent
+
+    call_command("seed_demo", "--patients", "3000", "--practices", "2", stdout=StringIO())
+    moved = list(Patient.objects.filter(care_home_since__isnull=False))
+    assert len(moved) == 4  # two per practice
+    today = timezone.localdate()
+    for patient in moved:
+        admission = CareEvent.objects.get(patient=patient, kind=CareEvent.Kind.CARE_HOME_ADMISSION)
+        assert timezone.localdate(admission.occurred_at) == patient.care_home_since < today
+        assert ehch_pcsp_due(patient=patient, today=today).admitted_on == patient.care_home_since
+    # A reset deletes them with the patients.
+    call_command("seed_demo", "--patients", "100", "--practices", "2", "--reset", stdout=StringIO())
+    assert CareEvent.objects.filter(patient__care_home_since__isnull=True).count() == 0
+
+
 def test_efi_only_for_65_and_over_and_its_category_follows_the_score(demo_mode):
     seed()
     today = timezone.localdate()  # the seed's reference date
