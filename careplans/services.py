@@ -364,21 +364,7 @@ def _ehch_state(admitted_on: _date, agreed: list[_date], today: _date) -> EhchDu
 
 def ehch_pcsp_due(*, patient: _Patient, today: _date | None = None) -> EhchDue | None:
     """The PCSP deadline after the patient's latest care home admission (None without one). Two queries."""
-    occurred_at = (
-        _CareEvent.objects.filter(patient=patient, kind=_CareEvent.Kind.CARE_HOME_ADMISSION)
-        .order_by("-occurred_at")
-        .values_list("occurred_at", flat=True)
-        .first()
-    )
-    if occurred_at is None:
-        return None
-    admitted_on = _timezone.localdate(occurred_at)
-    agreed = list(
-        _Version.objects.filter(plan__patient=patient, agreed_on__gte=admitted_on)
-        .exclude(status=_Version.Status.DRAFT)
-        .values_list("agreed_on", flat=True)
-    )
-    return _ehch_state(admitted_on, agreed, today or _timezone.localdate())
+    return ehch_pcsp_due_for(patient_ids=[patient.pk], today=today).get(patient.pk)
 
 
 def ehch_badge(*, patient: _Patient, today: _date | None = None) -> dict[str, _Any]:
@@ -420,3 +406,55 @@ def ehch_compliance(
             counts["late"] += 1
             counts["overdue"] += state == "overdue"
     return counts
+
+
+# --- EHCH badges on lists (My caseload, MDT suggestions) ------------------------------------------------
+#
+# The lists show the patient page's badge on every row, so the state is worked out for a page of
+# patients at once: a fixed number of queries however many rows, by the same `_ehch_state`.
+
+from collections.abc import Iterable as _Iterable  # noqa: E402
+
+from django.db.models import Max as _Max  # noqa: E402
+
+EHCH_BADGE_STATES = ("due", "overdue")
+
+
+def ehch_pcsp_due_for(*, patient_ids: _Iterable[int], today: _date | None = None) -> dict[int, EhchDue]:
+    """`ehch_pcsp_due` for many patients, by patient id; patients without a care home admission are
+    left out. Two queries at most, whatever the number of patients (none without patients, one when
+    none of them has an admission). Portable SQL (a GROUP BY, not DISTINCT ON): `make run` uses SQLite."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    latest = (
+        _CareEvent.objects.filter(patient_id__in=ids, kind=_CareEvent.Kind.CARE_HOME_ADMISSION)
+        .order_by()
+        .values("patient_id")
+        .annotate(latest_at=_Max("occurred_at"))
+        .values_list("patient_id", "latest_at")
+    )
+    admitted = {patient_id: _timezone.localdate(latest_at) for patient_id, latest_at in latest}
+    if not admitted:
+        return {}
+    agreed: dict[int, list[_date]] = {}
+    for patient_id, agreed_on in (
+        _Version.objects.filter(plan__patient_id__in=list(admitted), agreed_on__gte=min(admitted.values()))
+        .exclude(status=_Version.Status.DRAFT)
+        .values_list("plan__patient_id", "agreed_on")
+    ):
+        agreed.setdefault(patient_id, []).append(agreed_on)
+    today = today or _timezone.localdate()
+    return {
+        patient_id: _ehch_state(admitted_on, agreed.get(patient_id, []), today)
+        for patient_id, admitted_on in admitted.items()
+    }
+
+
+def ehch_badges_for(*, patient_ids: _Iterable[int], today: _date | None = None) -> dict[int, EhchDue]:
+    """The patients of `ehch_pcsp_due_for` that get a badge: a PCSP still due, or overdue."""
+    return {
+        patient_id: due
+        for patient_id, due in ehch_pcsp_due_for(patient_ids=patient_ids, today=today).items()
+        if due.state in EHCH_BADGE_STATES
+    }

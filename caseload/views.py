@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.services import ehch_badge
+from careplans.services import ehch_badge, ehch_badges_for
 from caseload.contact_views import patient_page_context
 from caseload.filters import CaseloadFilter, PatientFilter
 from caseload.forms import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferForm
@@ -220,6 +220,10 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     caseload_filter = _caseload(request)
     page = CappedPaginator(caseload_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    # The EHCH badge of the patient page on each row (care home residents awaiting a PCSP).
+    badges = ehch_badges_for(patient_ids=[e.patient_id for e in rows])
+    for episode in rows:
+        episode.ehch_pcsp = badges.get(episode.patient_id)
     audit(request, "caseload.list", [e.patient_id for e in rows], page=page.number)
     return render(
         request,

@@ -640,13 +640,16 @@ def agenda_suggestions(*, meeting: Any) -> list[dict[str, Any]]:
     settings.FREQUENT_ATTENDER_THRESHOLD in an import since then, below it in the one before), and care
     home admissions, which need an MDT assessment within 7 working days (EHCH, DOMAIN.md).
 
-    Returns [{"patient": Patient, "reasons": [str, …]}, …] in name order; patients already on the
-    agenda are left out. Four queries, whatever the number of patients.
+    Returns [{"patient": Patient, "reasons": [str, …], "ehch": EhchDue | None}, …] in name order;
+    patients already on the agenda are left out. "ehch" is the patient page's PCSP badge as of today (a
+    care home resident's PCSP due or overdue, careplans), else None. Four queries, and up to two more
+    for the badges when there is anyone to suggest: six at most, whatever the number of patients.
     """
     from django.conf import settings
     from django.db.models import OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
+    from careplans.services import ehch_badges_for
     from caseload.models import CareEvent, Patient, RiskSnapshot
     from pcn.working_days import add_working_days
 
@@ -693,7 +696,8 @@ def agenda_suggestions(*, meeting: Any) -> list[dict[str, Any]]:
             f"New frequent attender: {attendances} A&E attendances in 12 months"
         )
     patients = Patient.objects.filter(pk__in=reasons).select_related("practice")
-    return [{"patient": p, "reasons": reasons[p.pk]} for p in patients]
+    badges = ehch_badges_for(patient_ids=reasons)
+    return [{"patient": p, "reasons": reasons[p.pk], "ehch": badges.get(p.pk)} for p in patients]
 
 
 def agenda_item_add(
