@@ -1,13 +1,16 @@
 """Forms for the care plan: the plan's sections, its goals and support needs, and agreeing it."""
 
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
 from careplans.services import PLAN_FIELDS
 from caseload.contact_forms import team_for
+from caseload.models import Signposting
 
 
 class DateInput(forms.DateInput):
@@ -58,10 +61,71 @@ class PlanForm(forms.ModelForm):
         self.fields["named_coordinator"].queryset = team_for([patient.practice_id])
 
 
-class GoalForm(forms.ModelForm):
+def patient_signpostings(patient: Any) -> list[Signposting]:
+    """The patient's signposting records with their services, newest first: one query."""
+    return list(
+        Signposting.objects.filter(patient=patient)
+        .select_related("service")
+        .order_by("-signposted_on", "-id")
+    )
+
+
+class SignpostingChoiceField(forms.ModelChoiceField):
+    """One of the patient's signposting records, chosen from `records` already read: showing the
+    choices and checking the chosen one need no query, so every row of a formset shares one read.
+    A value that is not one of `records` (another patient's, posted by hand) is an invalid choice."""
+
+    def __init__(self, queryset: Any, *, records: list[Signposting], **kwargs: Any) -> None:
+        super().__init__(queryset, **kwargs)
+        self.records = {str(record.pk): record for record in records}
+        self.choices = [("", self.empty_label)] + [
+            (pk, self.label_from_instance(record)) for pk, record in self.records.items()
+        ]
+
+    def label_from_instance(self, obj: Signposting) -> str:
+        return f"{obj.service.name}, {date_format(obj.signposted_on, 'j M Y')} ({obj.get_outcome_display()})"
+
+    def to_python(self, value: Any) -> Signposting | None:
+        if value in self.empty_values:
+            return None
+        record = self.records.get(str(value.pk if isinstance(value, Signposting) else value))
+        if record is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+        return record
+
+
+class SignpostingLinkForm(forms.ModelForm):
+    """A goal or support need, which may link to one of the patient's signposting records.
+    `signpostings`: the patient's records when already read (the formset reads them once)."""
+
+    def __init__(
+        self, *args: Any, patient: Any, signpostings: list[Signposting] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        records = patient_signpostings(patient) if signpostings is None else signpostings
+        # With no records there is nothing to choose: the page says how to record one instead.
+        self.fields["signposting"] = SignpostingChoiceField(
+            Signposting.objects.filter(patient=patient),
+            records=records,
+            required=False,
+            label="Linked signposting",
+            empty_label="None",
+            error_messages={"invalid_choice": "Choose one of this person's signposting records, or None"},
+            widget=forms.Select if records else forms.HiddenInput,
+        )
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The field has already checked the choice against the patient's records; the model's own
+        # check that the record exists would be one more query for every row.
+        return {*super()._get_validation_exclusions(), "signposting"}
+
+
+class GoalForm(SignpostingLinkForm):
     class Meta:
         model = Goal
-        fields = ("goal", "steps", "who_helps", "target_date", "progress")
+        fields = ("goal", "steps", "who_helps", "target_date", "progress", "signposting")
         labels = {
             "goal": "Goal, in the person's words",
             "steps": "Steps (what, by when)",
@@ -76,10 +140,10 @@ class GoalForm(forms.ModelForm):
         }
 
 
-class SupportNeedForm(forms.ModelForm):
+class SupportNeedForm(SignpostingLinkForm):
     class Meta:
         model = SupportNeed
-        fields = ("domain", "need", "support_agreed")
+        fields = ("domain", "need", "support_agreed", "signposting")
         labels = {"domain": "Area", "need": "Support need", "support_agreed": "Support agreed"}
         widgets = {
             "need": forms.Textarea(attrs={"rows": 2}),
@@ -87,8 +151,24 @@ class SupportNeedForm(forms.ModelForm):
         }
 
 
-GoalFormSet = forms.modelformset_factory(Goal, form=GoalForm, extra=1, can_delete=True)
-SupportNeedFormSet = forms.modelformset_factory(SupportNeed, form=SupportNeedForm, extra=1, can_delete=True)
+class PatientRowsFormSet(forms.BaseModelFormSet):
+    """Goal or support need rows of one patient's plan (form_kwargs={"patient": patient}). The
+    patient's signposting records are read once here and shared by every row."""
+
+    @cached_property
+    def signpostings(self) -> list[Signposting]:
+        return patient_signpostings(self.form_kwargs["patient"])
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "signpostings": self.signpostings}
+
+
+GoalFormSet = forms.modelformset_factory(
+    Goal, form=GoalForm, formset=PatientRowsFormSet, extra=1, can_delete=True
+)
+SupportNeedFormSet = forms.modelformset_factory(
+    SupportNeed, form=SupportNeedForm, formset=PatientRowsFormSet, extra=1, can_delete=True
+)
 
 
 def formset_rows(formset: Any) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careplans.forms import AgreeForm, GoalFormSet, PlanForm, SupportNeedFormSet, formset_rows
-from careplans.models import CarePlan, CarePlanVersion
+from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed
 from careplans.services import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import Patient
 from pcn.audit import audit
@@ -48,7 +49,8 @@ def plan(request: HttpRequest, pk: int) -> HttpResponse:
     care_plan = CarePlan.objects.filter(patient=patient).first()
     versions = list(
         care_plan.versions.select_related("agreed_by", "named_coordinator").prefetch_related(
-            "goals", "support_needs"
+            Prefetch("goals", queryset=Goal.objects.select_related("signposting__service")),
+            Prefetch("support_needs", queryset=SupportNeed.objects.select_related("signposting__service")),
         )
         if care_plan
         else []
@@ -84,8 +86,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_plan_url(patient))
     post = request.POST if request.method == "POST" else None
     form = PlanForm(post, instance=version, patient=patient, initial={"lock_version": version.lock_version})
-    goals = GoalFormSet(post, queryset=version.goals.all(), prefix="goals")
-    needs = SupportNeedFormSet(post, queryset=version.support_needs.all(), prefix="needs")
+    # The patient's signposting records are the rows' choices: read once per formset.
+    goals = GoalFormSet(post, queryset=version.goals.all(), prefix="goals", form_kwargs={"patient": patient})
+    needs = SupportNeedFormSet(
+        post, queryset=version.support_needs.all(), prefix="needs", form_kwargs={"patient": patient}
+    )
     stale = False
     if post is not None and form.is_valid() and goals.is_valid() and needs.is_valid():
         try:
@@ -188,8 +193,8 @@ def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResp
         {
             "version": version,
             "patient": patient,
-            "goals": list(version.goals.all()),
-            "needs": list(version.support_needs.all()),
+            "goals": list(version.goals.select_related("signposting__service")),
+            "needs": list(version.support_needs.select_related("signposting__service")),
             "large": large,
             "printed_on": timezone.localdate(),
         },
