@@ -1,6 +1,6 @@
 """The patient's timeline: everything recorded about them, newest first, filterable by kind.
 
-One query per kind, whatever the number of rows (each source is read with the joins it needs and
+One query per kind (two for care plans: versions, then reviews), whatever the number of rows (each source is read with the joins it needs and
 capped at PER_KIND_LIMIT rows), merged in Python. A later app adds its kind by registering a source:
 
     @timeline_source("mdt", "MDT discussions")

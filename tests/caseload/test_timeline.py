@@ -102,15 +102,17 @@ def test_only_this_patients_rows(patient, coordinator, practice_a):
 
 def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_assert_num_queries):
     one_of_each(patient, coordinator.user)
-    with django_assert_num_queries(len(SOURCES)):
+    # One query per kind, and one more for care plans (their versions, then their reviews).
+    with django_assert_num_queries(len(SOURCES) + 1):
         assert len(patient_timeline(patient=patient, kinds=[])) == 7
     for day in (10, 20):
         one_of_each(patient, coordinator.user, day=day)
-    with django_assert_num_queries(len(SOURCES)):
+    with django_assert_num_queries(len(SOURCES) + 1):
         assert len(patient_timeline(patient=patient, kinds=[])) == 21
     with django_assert_num_queries(2):
         patient_timeline(patient=patient, kinds=["contact", "task"])
-    assert sorted(SOURCES) == sorted([*KINDS, "mdt"])  # MDT discussions: tests/mdt/test_minutes.py
+    # MDT discussions: tests/mdt/test_minutes.py; care plans: tests/careplans/test_review_recording.py
+    assert sorted(SOURCES) == sorted([*KINDS, "mdt", "care_plan"])
 
 
 def patient_page_queries(client, patient) -> int:
