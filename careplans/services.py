@@ -373,12 +373,20 @@ def ehch_badge(*, patient: _Patient, today: _date | None = None) -> dict[str, _A
     return {"ehch_pcsp": due if due is not None and due.state in ("due", "overdue") else None}
 
 
-def ehch_compliance(
+@dataclass(frozen=True)
+class EhchAdmission:
+    """One care home admission and where its PCSP stands (`due`)."""
+
+    event: _CareEvent
+    due: EhchDue
+
+
+def ehch_admissions(
     *, practice_ids: _Any, start: _date, end: _date, today: _date | None = None
-) -> dict[str, int]:
-    """EHCH 7-working-day compliance for care home admissions from `start` to `end` (inclusive) at
-    the practices: each admission (a re-admission counts again) is on time, late (agreed after the
-    deadline, or the deadline passed with none: `overdue` counts those) or still due. Two queries."""
+) -> list[EhchAdmission]:
+    """Care home admissions from `start` to `end` (inclusive, by local day) at the practices, newest
+    first, each with its PCSP state: a re-admission counts again, and a plan counts for the first
+    admission it follows. Two queries."""
     today = today or _timezone.localdate()
     events = list(
         _CareEvent.objects.filter(
@@ -386,18 +394,32 @@ def ehch_compliance(
             patient__practice_id__in=list(practice_ids),
             occurred_at__date__gte=start,
             occurred_at__date__lte=end,
-        ).values_list("patient_id", "occurred_at")
+        )
+        .select_related("patient__practice")
+        .order_by("-occurred_at", "-id")
     )
     agreed: dict[int, list[_date]] = {}
     for patient_id, agreed_on in (
-        _Version.objects.filter(plan__patient_id__in={p for p, _ in events}, agreed_on__isnull=False)
+        _Version.objects.filter(plan__patient_id__in={e.patient_id for e in events}, agreed_on__isnull=False)
         .exclude(status=_Version.Status.DRAFT)
         .values_list("plan__patient_id", "agreed_on")
     ):
         agreed.setdefault(patient_id, []).append(agreed_on)
-    counts = {"admissions": len(events), "on_time": 0, "late": 0, "overdue": 0, "still_due": 0}
-    for patient_id, occurred_at in events:
-        state = _ehch_state(_timezone.localdate(occurred_at), agreed.get(patient_id, []), today).state
+    return [
+        EhchAdmission(
+            event,
+            _ehch_state(_timezone.localdate(event.occurred_at), agreed.get(event.patient_id, []), today),
+        )
+        for event in events
+    ]
+
+
+def ehch_counts(admissions: list[EhchAdmission]) -> dict[str, int]:
+    """On time, late (agreed after the deadline, or the deadline passed with none: `overdue` counts
+    those) and still due, and `percent_on_time` of those whose deadline has been reached."""
+    counts = {"admissions": len(admissions), "on_time": 0, "late": 0, "overdue": 0, "still_due": 0}
+    for admission in admissions:
+        state = admission.due.state
         if state == "done":
             counts["on_time"] += 1
         elif state == "due":
@@ -405,7 +427,17 @@ def ehch_compliance(
         else:
             counts["late"] += 1
             counts["overdue"] += state == "overdue"
+    decided = counts["on_time"] + counts["late"]
+    counts["percent_on_time"] = round(100 * counts["on_time"] / decided) if decided else 0
     return counts
+
+
+def ehch_compliance(
+    *, practice_ids: _Any, start: _date, end: _date, today: _date | None = None
+) -> dict[str, int]:
+    """EHCH 7-working-day compliance for care home admissions from `start` to `end` (inclusive) at
+    the practices (the figure reporting reads): `ehch_counts` of `ehch_admissions`. Two queries."""
+    return ehch_counts(ehch_admissions(practice_ids=practice_ids, start=start, end=end, today=today))
 
 
 # --- EHCH badges on lists (My caseload, MDT suggestions) ------------------------------------------------

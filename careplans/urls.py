@@ -22,4 +22,6 @@ from careplans import review_views  # noqa: E402
 urlpatterns += [
     path("reviews-due/", review_views.reviews_due, name="reviews_due"),
     path("versions/<int:pk>/review/", review_views.review, name="review"),
+    path("care-homes/", review_views.ehch, name="ehch"),
+    path("care-homes/export.csv", review_views.ehch_export, name="ehch_export"),
 ]

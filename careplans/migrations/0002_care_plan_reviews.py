@@ -6,29 +6,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('careplans', '0001_care_plans_versions_goals_support_needs'),
+        ("careplans", "0001_care_plans_versions_goals_support_needs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CarePlanReview',
+            name="CarePlanReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reviewed_on', models.DateField()),
-                ('reviewed_how', models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone'), ('video', 'Video')], max_length=12)),
-                ('reviewed_with', models.CharField(choices=[('patient', 'The person'), ('carer', 'Their carer'), ('advocate', 'Their advocate')], max_length=12)),
-                ('outcome', models.CharField(choices=[('no_change', 'No changes needed: the plan stays as agreed'), ('changes', 'Changes needed: start a new version of the plan')], max_length=12)),
-                ('notes', models.TextField(blank=True)),
-                ('next_review_date', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='careplans.careplanversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reviewed_on", models.DateField()),
+                (
+                    "reviewed_how",
+                    models.CharField(
+                        choices=[("in_person", "In person"), ("phone", "Phone"), ("video", "Video")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "reviewed_with",
+                    models.CharField(
+                        choices=[
+                            ("patient", "The person"),
+                            ("carer", "Their carer"),
+                            ("advocate", "Their advocate"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("no_change", "No changes needed: the plan stays as agreed"),
+                            ("changes", "Changes needed: start a new version of the plan"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("next_review_date", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="careplans.careplanversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-reviewed_on', '-id'],
+                "ordering": ["-reviewed_on", "-id"],
             },
         ),
     ]

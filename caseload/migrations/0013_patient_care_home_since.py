@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('caseload', '0012_task_kind_care_plan_review'),
+        ("caseload", "0012_task_kind_care_plan_review"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='care_home_since',
-            field=models.DateField(blank=True, null=True, verbose_name='moved into the care home on'),
+            model_name="patient",
+            name="care_home_since",
+            field=models.DateField(blank=True, null=True, verbose_name="moved into the care home on"),
         ),
     ]

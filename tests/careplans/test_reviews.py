@@ -125,7 +125,14 @@ def test_ehch_compliance_counts(practice_a, practice_b, coordinator):
     counts = ehch_compliance(
         practice_ids=[practice_a.pk], start=date(2026, 1, 1), end=date(2026, 1, 31), today=date(2026, 1, 21)
     )
-    assert counts == {"admissions": 4, "on_time": 1, "late": 2, "overdue": 1, "still_due": 1}
+    assert counts == {
+        "admissions": 4,
+        "on_time": 1,
+        "late": 2,
+        "overdue": 1,
+        "still_due": 1,
+        "percent_on_time": 33,
+    }
 
 
 @time_machine.travel(datetime(2026, 1, 6, 9, 0, tzinfo=UTC), tick=False)

@@ -346,6 +346,8 @@ MATRIX: dict[str, Spec] = {
     "careplans:compare": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_pk(ctx), scoped=True),
     "careplans:pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
     "careplans:staff_pdf": Spec(roles=PATIENT_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
+    "careplans:ehch": Spec(roles=PATIENT_ROLES),
+    "careplans:ehch_export": Spec(roles=PATIENT_ROLES),
     "careplans:review": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_agreed_pk(ctx), scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
