@@ -237,6 +237,8 @@ class TriageFilter(django_filters.FilterSet):
 class CareHomeForm(forms.Form):
     """The resident flag with a move-in date (a care home aligned to the patient's practice)."""
 
+    hide_optional = True  # the date is needed with a home: "(optional)" would mislead
+
     care_home = forms.ModelChoiceField(
         label="Care home",
         queryset=CareHome.objects.none(),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from careplans.models import CarePlanVersion
 from caseload.models import CodingEntry
@@ -50,3 +51,49 @@ def test_write_agree_and_download_a_care_plan(page, live_server, coordinator, pa
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
     assert Path(download.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_care_home_move_in_badge_review_and_ehch_page(page, live_server, coordinator, patient):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from careplans.models import CarePlanReview
+    from careplans.services import care_plan_agree, care_plan_draft
+    from tests.factories import CareHomeFactory
+
+    CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
+    CareHomeFactory(practice=patient.practice, name="Beech House")
+    signed_in_page(page, live_server, coordinator.user)
+
+    # A move-in today: the patient page shows the 7-working-day deadline.
+    page.goto(patient.get_absolute_url())
+    page.get_by_role("link", name="Record a care home move-in").click()
+    assert axe_violations(page) == []
+    page.get_by_label("Care home", exact=True).select_option(label="Beech House")
+    page.get_by_label("Date they moved in").fill(timezone.localdate().isoformat())
+    page.get_by_role("button", name="Save").click()
+    assert "PCSP due in 7 working days" in page.get_by_test_id("ehch-pcsp").inner_text()
+    assert axe_violations(page) == []
+
+    # The care home residents' page lists the admission.
+    page.goto(live_server.url + reverse("careplans:ehch"))
+    assert page.get_by_test_id("ehch-row").count() == 1
+    assert axe_violations(page) == []
+    screenshot(page, "care-plan-ehch")
+
+    # An agreed plan, reviewed with no changes.
+    version = care_plan_agree(
+        version=care_plan_draft(patient=patient, by=coordinator.user), agreed_on=timezone.localdate(),
+        agreed_how="in_person", agreed_with="patient", by=coordinator.user,
+    )  # fmt: skip
+    page.goto(live_server.url + reverse("careplans:plan", args=[patient.pk]))
+    page.get_by_role("link", name="Record a review").click()
+    assert axe_violations(page) == []
+    page.get_by_label("Phone").check()
+    page.get_by_label("The person").check()
+    page.get_by_label("No changes needed: the plan stays as agreed").check()
+    page.get_by_label("Next review date").fill((timezone.localdate() + timedelta(days=180)).isoformat())
+    page.get_by_role("button", name="Record the review").click()
+    page.get_by_text("Review recorded.").wait_for()
+    assert CarePlanReview.objects.get().version == version
