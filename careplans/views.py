@@ -197,6 +197,8 @@ def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResp
             "needs": list(version.support_needs.select_related("signposting__service")),
             "large": large,
             "printed_on": timezone.localdate(),
+            "pam_latest": patient.activation_measures.order_by("-measured_on", "-id").first(),
+            "reviews": list(version.reviews.select_related("recorded_by")),
         },
     )
     pdf = HTML(string=html).write_pdf()

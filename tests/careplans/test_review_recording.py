@@ -191,3 +191,27 @@ def test_timeline_shows_versions_and_reviews(patient, coordinator, django_assert
     assert "New goal about walking" in entries[1].detail
     assert entries[2].tags == ("Agreed",)
     assert all(e.url == reverse("careplans:plan", args=[patient.pk]) for e in entries)
+
+
+def test_staff_pdf_shows_the_pam_level_and_the_reviews(sign_in_as, patient, coordinator):
+    import io
+
+    from pypdf import PdfReader
+
+    from caseload.models import ActivationMeasure
+
+    user = coordinator.user
+    ActivationMeasure.objects.create(
+        patient=patient, score=56.2, measured_on=timezone.localdate(), measured_by=user
+    )
+    version = agreed(patient, user, on=timezone.localdate() - timedelta(days=30))
+    care_plan_review(
+        version=version, reviewed_on=timezone.localdate(), reviewed_how="phone", reviewed_with="carer",
+        outcome="no_change", next_review_date=timezone.localdate() + timedelta(days=90), notes="Settled well",
+        by=user,
+    )  # fmt: skip
+    response = sign_in_as(coordinator).get(reverse("careplans:staff_pdf", args=[version.pk]))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "Level 3 (score 56.2)" in text
+    assert "no changes, next review" in text and "Settled well" in text
