@@ -64,3 +64,13 @@ def axe_violations(page) -> list[dict]:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def nav_click(page, name: str) -> None:
+    """Follow a header navigation link, opening the header's "More" menu when the link has moved
+    there (how many items fit depends on the browser's fonts and the window's width)."""
+    header = page.locator("header")
+    links = header.get_by_role("link", name=name, exact=True).locator("visible=true")
+    if links.count() == 0:
+        header.get_by_role("button", name="More").click()
+    links.first.click()

@@ -6,7 +6,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from caseload.models import ActivationMeasure, Contact, Task
-from tests.e2e.conftest import axe_violations, screenshot
+from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 from tests.factories import CaseloadEpisodeFactory
 
@@ -55,7 +55,7 @@ def test_contact_pam_timeline_and_my_tasks(page, live_server, coordinator, patie
     page.get_by_role("button", name="Show", exact=True).click()
     assert page.get_by_test_id("timeline").locator("li").count() == 1
 
-    page.get_by_role("link", name="My tasks").first.click()
+    nav_click(page, "My tasks")
     assert page.locator("h1").inner_text() == "My tasks"
     assert page.get_by_test_id("task-row").count() == 1
     assert axe_violations(page) == []

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from caseload.models import CareEvent, CaseloadEpisode, Referral, Task
 from caseload.services import care_event_record
-from tests.e2e.conftest import axe_violations, screenshot
+from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 from tests.factories import PatientFactory
 
@@ -50,7 +50,7 @@ def test_refer_accept_and_triage_a_discharge(page, live_server, coordinator, pra
     page.get_by_role("button", name="Record the referral").click()
     assert "The referral (Frailty / proactive care) is recorded." in page.locator("main").inner_text()
 
-    page.get_by_role("link", name="Referrals", exact=True).first.click()
+    nav_click(page, "Referrals")
     assert page.locator("h1").inner_text() == "Referrals"
     assert page.get_by_test_id("result-count").inner_text() == "1 referral"
     assert axe_violations(page) == []
@@ -72,7 +72,7 @@ def test_refer_accept_and_triage_a_discharge(page, live_server, coordinator, pra
         patient=patient, kind=CareEvent.Kind.DISCHARGE, occurred_at=discharged, provider="Royal County Hospital",
         summary="Admitted after a fall; home with reablement.", by=coordinator.user,
     )  # fmt: skip
-    page.get_by_role("link", name="Transfers of care").first.click()
+    nav_click(page, "Transfers of care")
     assert page.locator("h1").inner_text() == "Transfers of care"
     assert page.get_by_test_id("result-count").inner_text() == "1 event to triage"
     assert axe_violations(page) == []

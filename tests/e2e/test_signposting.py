@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from caseload.models import CodingEntry, Service, Signposting
-from tests.e2e.conftest import axe_violations, screenshot
+from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 
 pytestmark = pytest.mark.browser
@@ -61,7 +61,7 @@ def test_signpost_record_outcome_and_mark_coded(page, live_server, coordinator, 
     )
     assert Signposting.objects.get().outcome == Signposting.Outcome.ENGAGED
 
-    page.get_by_role("link", name="Coding export").first.click()
+    nav_click(page, "Coding export")
     assert page.locator("h1").inner_text() == "Coding export"
     assert page.get_by_test_id("result-count").inner_text() == "1 row"
     assert page.get_by_test_id("coding-row").locator("td").nth(4).inner_text() == "871731000000106"
