@@ -6,14 +6,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from careplans.forms import DateInput
 from careplans.models import CarePlanReview, CarePlanVersion
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: Any = None) -> None:
-        super().__init__(attrs, "%Y-%m-%d")
 
 
 class ReviewForm(forms.Form):
