@@ -105,6 +105,9 @@ class SignpostingLinkForm(forms.ModelForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         records = patient_signpostings(patient) if signpostings is None else signpostings
+        # Not in Meta.fields: the model form neither copies it to the instance nor re-checks that the
+        # record exists (a query per row); the field checks it against `records` and the service saves it.
+        self.initial.setdefault("signposting", self.instance.signposting_id)
         # With no records there is nothing to choose: the page says how to record one instead.
         self.fields["signposting"] = SignpostingChoiceField(
             Signposting.objects.filter(patient=patient),
@@ -116,16 +119,11 @@ class SignpostingLinkForm(forms.ModelForm):
             widget=forms.Select if records else forms.HiddenInput,
         )
 
-    def _get_validation_exclusions(self) -> set[str]:
-        # The field has already checked the choice against the patient's records; the model's own
-        # check that the record exists would be one more query for every row.
-        return {*super()._get_validation_exclusions(), "signposting"}
-
 
 class GoalForm(SignpostingLinkForm):
     class Meta:
         model = Goal
-        fields = ("goal", "steps", "who_helps", "target_date", "progress", "signposting")
+        fields = ("goal", "steps", "who_helps", "target_date", "progress")
         labels = {
             "goal": "Goal, in the person's words",
             "steps": "Steps (what, by when)",
@@ -143,7 +141,7 @@ class GoalForm(SignpostingLinkForm):
 class SupportNeedForm(SignpostingLinkForm):
     class Meta:
         model = SupportNeed
-        fields = ("domain", "need", "support_agreed", "signposting")
+        fields = ("domain", "need", "support_agreed")
         labels = {"domain": "Area", "need": "Support need", "support_agreed": "Support agreed"}
         widgets = {
             "need": forms.Textarea(attrs={"rows": 2}),

@@ -11,6 +11,7 @@ from careplans.models import CarePlanReview, CarePlanVersion
 
 
 class ReviewForm(forms.Form):
+    hide_optional = True  # the next review date is needed for "no changes": "(optional)" would mislead
     reviewed_on = forms.DateField(
         label="Date of the review",
         widget=DateInput,

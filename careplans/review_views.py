@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from careplans.forms import DateInput
 from careplans.models import CarePlanVersion
 from careplans.review_forms import ReviewForm
 from careplans.services import (
@@ -141,10 +142,8 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 
 class EhchFilterForm(forms.Form):
     hide_optional = True
-    start = forms.DateField(
-        label="Admitted from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start = forms.DateField(label="Admitted from", widget=DateInput)
+    end = forms.DateField(label="to", widget=DateInput)
     practice = forms.ModelChoiceField(queryset=Practice.objects.none(), required=False, empty_label="All")
     state = forms.ChoiceField(
         label="Care plan",
