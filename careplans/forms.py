@@ -11,13 +11,7 @@ from careplans.models import CarePlanVersion, Goal, SupportNeed
 from careplans.services import PLAN_FIELDS
 from caseload.contact_forms import team_for
 from caseload.models import Signposting
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: Any = None, format: str | None = "%Y-%m-%d") -> None:
-        super().__init__(attrs, format)
+from pcn.forms import DateInput
 
 
 class PlanForm(forms.ModelForm):

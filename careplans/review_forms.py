@@ -6,8 +6,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from careplans.forms import DateInput
 from careplans.models import CarePlanReview, CarePlanVersion
+from pcn.forms import DateInput
 
 
 class ReviewForm(forms.Form):

@@ -13,14 +13,8 @@ from django.utils import timezone
 from caseload.forms import coordinators_for
 from caseload.models import CareEvent, CareHome, Contact, Patient
 from mdt.models import MeetingSeries
+from pcn.forms import DateInput
 from pcn.models import Practice, User
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class TimeInput(forms.TimeInput):

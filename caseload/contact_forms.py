@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from caseload.codes import CONTACT_INTERVENTIONS
 from caseload.models import Contact, Patient
+from pcn.forms import DateInput
 from pcn.models import Role, User
 
 PATIENT_ROLES = (Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER)
@@ -33,13 +34,6 @@ def intervention_choices() -> list[tuple[str, str]]:
         (code.key, f"{code.term} (coded: SNOMED CT {code.snomed_id})" if code.snomed_id else code.term)
         for code in CONTACT_INTERVENTIONS
     ]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class ContactForm(forms.Form):

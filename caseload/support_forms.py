@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from caseload.models import Service, Signposting, SupportGiven
+from pcn.forms import DateInput
 from pcn.models import Practice, User
 
 
@@ -18,13 +19,6 @@ def _a_year_after(day: date) -> date:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, month=3, day=1)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def not_in_future(value: date | None, what: str) -> None:

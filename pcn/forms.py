@@ -7,6 +7,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pcn.models import User
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker (`<input type="date">`), which sends and shows ISO dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class SignInForm(AuthenticationForm):
     """Email and password. The field keeps Django's name `username` so that django-axes sees it."""
 

@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from django.core.paginator import Paginator
+from django.http import HttpRequest
 
 
 class CappedPaginator(Paginator):
@@ -22,3 +23,11 @@ class CappedPaginator(Paginator):
     @property
     def is_capped(self) -> bool:
         return self.count > self.cap
+
+
+def query_without(request: HttpRequest, *keys: str) -> str:
+    """The request's query string less `keys`: the filters to carry into page links and downloads."""
+    query = request.GET.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
