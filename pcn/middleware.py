@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 
 def two_factor_exempt(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -37,3 +38,21 @@ class RequireTwoFactorMiddleware:
             return None
         query = urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(f"{reverse('two_factor')}?{query}")
+
+
+class NoStoreMiddleware:
+    """Every response Django makes carries `Cache-Control: no-store` (and `private`), so that no page,
+    CSV, XLSX or PDF with patient data is kept by a browser or a shared proxy cache.
+
+    Static files never reach it: WhiteNoise, above it in MIDDLEWARE, answers those itself and they keep
+    their long-lived caching. A view that sets its own Cache-Control keeps it only if it already says
+    no-store: nothing here may be cached."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "pcn.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -271,6 +272,8 @@ if _email_host:
 else:
     _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
 MAILERS = {"default": _mailer}
+# pcn.E001 (pcn/checks.py) reports a console backend under `check --deploy` and names EMAIL_HOST.
+SILENCED_SYSTEM_CHECKS = ["mail.E001"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PCN Care Coordination <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
