@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
+from pcn import checks  # noqa: F401 (registers our system checks; it imports no models)
+
 
 class PcnConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"

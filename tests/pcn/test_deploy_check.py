@@ -54,3 +54,27 @@ def test_production_cookies_are_host_prefixed_and_secure():
         "True",
         "1800",
     ]
+
+
+def test_check_deploy_without_email_host_names_the_variable_to_set():
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "pcn.settings",
+        "SECRET_KEY": "k3y-" + "x7Qp9" * 12,
+        "ALLOWED_HOSTS": "pcn.example.nhs.uk",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pcn"),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "?: (pcn.E001) Email is printed to the console, not sent: no EMAIL_HOST is set." in result.stderr
+    assert "HINT: Set EMAIL_HOST to your SMTP relay" in result.stderr
+    # Django's own message for the same case, which names no variable, is replaced by ours.
+    assert "mail.E001" not in result.stderr
