@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "pcn.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes last: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
