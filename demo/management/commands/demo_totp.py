@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pcn.services import DemoSeedRefused, demo_totp_token
+from demo.services import DemoSeedRefused, demo_totp_token
 
 
 class Command(BaseCommand):

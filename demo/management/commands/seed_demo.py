@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from caseload.models import Patient
+from demo.services import DEMO_PASSWORD, DEMO_USERS, DemoSeedRefused, demo_pcn_seed
 from pcn.models import Membership
-from pcn.services import DEMO_PASSWORD, DEMO_USERS, DemoSeedRefused, demo_pcn_seed
 
 
 class Command(BaseCommand):

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
+from demo.services import DEMO_PASSWORD, DemoSeedCounts, demo_pcn_seed
 from mdt.models import MeetingSeries
 from pcn.audit import audit
 from pcn.models import Membership, PcnSettings, Practice, User
 from pcn.nhs_number import is_valid
-from pcn.services import DEMO_PASSWORD, DemoSeedCounts, demo_pcn_seed
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
