@@ -1,12 +1,9 @@
-"""Services of the core app: accounts and two-factor enrolment, and the demo PCN.
+"""The demo PCN: a deterministic synthetic network to try the product with (demo sites only).
 
-Accounts: `user_deactivate` ends every session of a deactivated user; `totp_device_for_enrolment`
-and `totp_device_confirm` take a first-time user through setting up their authenticator app.
-
-The demo PCN: `demo_pcn_seed` builds a deterministic synthetic network (practices, care homes,
-patients with long-term conditions, frailty and risk figures, two import batches, one user per
-role with a confirmed authenticator), `demo_pcn_reset` clears it, `demo_totp_token` gives a demo
-user's current two-factor code. All three refuse unless settings.DEMO_MODE is on.
+`demo_pcn_seed` builds it (practices, care homes, patients with long-term conditions, frailty and
+risk figures, two import batches, one user per role with a confirmed authenticator, three MDT series
+and a few recent care home moves), `demo_pcn_reset` clears it, `demo_totp_token` gives a demo user's
+current two-factor code. All three refuse unless settings.DEMO_MODE is on.
 """
 
 from __future__ import annotations
@@ -37,45 +34,10 @@ from caseload.models import (
     efi_category,
 )
 from mdt.models import ExternalMember, Meeting, MeetingSeries
-from pcn.audit import audit
+from mdt.services import series_keep_current
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
-from pcn.sessions import end_sessions_for
-
-# --- Accounts ---------------------------------------------------------------------------------------
-
-TOTP_DEVICE_NAME = "Authenticator app"
-
-
-@transaction.atomic
-def user_deactivate(*, user: User, by: User | None) -> int:
-    """Deactivate `user` and end every session they hold; returns how many sessions were ended."""
-    if user.is_active:
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-    ended = end_sessions_for(user.pk)
-    audit(None, "account.deactivate", user=by, target_user_id=user.pk, sessions_ended=ended)
-    return ended
-
-
-def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
-    """The user's unconfirmed authenticator, created on first use; the same one until it is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
-    return device
-
-
-@transaction.atomic
-def totp_device_confirm(*, device: TOTPDevice) -> TOTPDevice:
-    """Mark the device confirmed once the user has entered a right code from it."""
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    audit(None, "account.two_factor_enrol", user=device.user)
-    return device
-
-
-# --- Demo PCN ---------------------------------------------------------------------------------------
+from pcn.working_days import subtract_working_days
 
 DEMO_PASSWORD = "demo-password-1234"  # noqa: S105 — published: demo sites only (DEMO_MODE)
 DEMO_PCN_NAME = "Riverside Primary Care Network"
@@ -440,8 +402,6 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
         ExternalMember.objects.bulk_create(
             ExternalMember(series=series, name=n, role=r, organisation=o, email=e) for n, r, o, e in externals
         )
-    from mdt.services import series_keep_current
-
     series_keep_current(now=timezone.now())  # the next few meetings of each series, as beat would
     return len(_DEMO_SERIES)
 
@@ -450,8 +410,6 @@ def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2
     """A few residents per practice who moved into their care home in the last two weeks (a move-in
     date and a care home admission), so the demo shows the EHCH "PCSP due in N working days" badges
     and the care home MDT's suggestions. Returns the number of moves."""
-    from pcn.working_days import subtract_working_days
-
     moves = []
     for practice_id in Patient.objects.order_by().values_list("practice_id", flat=True).distinct():
         residents = list(

@@ -7,8 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from demo.services import user_deactivate
 from pcn.models import AuditEvent, Membership, PcnSettings, Practice, User
+from pcn.services import user_deactivate
 
 
 class MembershipInline(admin.TabularInline):

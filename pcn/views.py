@@ -19,13 +19,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseload.models import CaseloadEpisode, EfiCategory, Patient
-from demo.services import totp_device_confirm, totp_device_for_enrolment
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.forms import AuditFilterForm, SignInForm, TokenForm
 from pcn.middleware import two_factor_exempt
 from pcn.models import AuditEvent, Practice, Role
 from pcn.permissions import Perm, has_perm, permission_required
+from pcn.services import totp_device_confirm, totp_device_for_enrolment
 
 
 class SignInView(auth_views.LoginView):

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from demo.services import user_deactivate
 from pcn.models import AuditEvent, UserSession
+from pcn.services import user_deactivate
 from tests.factories import MembershipFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
