@@ -1,4 +1,4 @@
-"""Forms for contacts, tasks and the Patient Activation Measure, and the My tasks / timeline filters."""
+"""Forms for contacts, tasks and the Patient Activation Measure, and the My tasks filter."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -205,16 +205,3 @@ class MyTasksForm(FilterForm):
             self.fields["owner"].queryset = team_for(user.practice_ids())
         else:
             del self.fields["owner"]
-
-
-class TimelineForm(FilterForm):
-    kind = forms.MultipleChoiceField(
-        label="Show", required=False, choices=(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from caseload.timeline import kind_choices
-
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = kind_choices()
-        self.fields["kind"].help_text = "Leave all unticked to see everything."

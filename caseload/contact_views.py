@@ -1,5 +1,5 @@
-"""Contacts, tasks (and My tasks), the Patient Activation Measure, and the patient page's timeline,
-PAM history and open tasks."""
+"""Contacts, tasks (and My tasks) and the Patient Activation Measure, with the PAM change and chart
+and the task order that the patient page also shows."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,10 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from caseload.codes import INTERVENTIONS_BY_KEY
-from caseload.contact_forms import ActivationForm, ContactForm, MyTasksForm, TaskForm, TimelineForm
+from caseload.contact_forms import ActivationForm, ContactForm, MyTasksForm, TaskForm
 from caseload.models import ActivationMeasure, Contact, Patient, Task
 from caseload.services import activation_record, contact_record, task_complete, task_create
-from caseload.timeline import patient_timeline
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator
 from pcn.permissions import Perm, permission_required
@@ -250,26 +249,4 @@ def pam_chart(measures: list[ActivationMeasure]) -> dict[str, Any] | None:
         "ticks": [{"value": v, "y": y(v), "label_y": y(v) + 4} for v in (0, 47, 55, 67, 100)],
         "points": points,
         "polyline": " ".join(f"{p['x']},{p['y']}" for p in points),
-    }
-
-
-def patient_page_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
-    """What the patient page shows from this module: the timeline (filtered by kind), the PAM
-    history and chart, and the open tasks. A fixed number of queries: one per timeline kind, one
-    for the PAM history, one for the open tasks."""
-    timeline_form = TimelineForm(request.GET or None)
-    kinds = timeline_form.cleaned_data["kind"] if timeline_form.is_valid() else []
-    measures = list(patient.activation_measures.select_related("measured_by").order_by("measured_on", "id"))
-    today = timezone.localdate()
-    open_tasks = list(tasks_in_order(patient.tasks.open().select_related("owner"), today=today))
-    return {
-        "timeline": patient_timeline(patient=patient, kinds=kinds),
-        "timeline_form": timeline_form,
-        "timeline_filtered": bool(kinds),
-        "pam_measures": measures,
-        "pam_latest": measures[-1] if measures else None,
-        "pam_change": pam_change(measures),
-        "pam_chart": pam_chart(measures),
-        "open_tasks": open_tasks,
-        "today": today,
     }

@@ -207,7 +207,7 @@ class Patient(models.Model):
         return f"{self.full_name} ({self.nhs_number})"
 
     def get_absolute_url(self) -> str:
-        return reverse("caseload:patient_detail", args=[self.pk])
+        return reverse("overview:patient_detail", args=[self.pk])
 
     @property
     def full_name(self) -> str:

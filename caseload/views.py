@@ -1,18 +1,14 @@
-"""The cohort ("Find patients"), the patient summary, caseload episodes and My caseload."""
-
-from typing import Any
+"""The cohort ("Find patients") and caseload episodes (taking patients on, transferring, closing)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.services import ehch_badge, ehch_badges_for
-from caseload.contact_views import patient_page_context
-from caseload.filters import CaseloadFilter, PatientFilter
+from caseload.filters import PatientFilter
 from caseload.forms import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferForm
 from caseload.models import CaseloadEpisode, Patient, ltc_labels
 from caseload.services import episode_close, episode_transfer, episodes_open
@@ -20,7 +16,7 @@ from pcn.audit import audit
 from pcn.exports import csv_download
 from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator
-from pcn.permissions import Perm, has_perm, permission_required
+from pcn.permissions import Perm, permission_required
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -96,32 +92,6 @@ def patient_export(request: HttpRequest) -> HttpResponse:
     return csv_download(f"patients-{timezone.localdate():%Y%m%d}.csv", header, lines)
 
 
-@permission_required(Perm.VIEW_PATIENTS)
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(
-        Patient.objects.visible_to(request.user).select_related("practice", "care_home"), pk=pk
-    )
-    snapshots = list(patient.risk_snapshots.order_by("-taken_on", "-id")[:12])
-    episodes = list(patient.episodes.select_related("coordinator", "opened_by", "closed_by"))
-    audit(request, "patient.view", [patient])
-    return render(
-        request,
-        "caseload/patient_detail.html",
-        {
-            "patient": patient,
-            "snapshots": snapshots,
-            "episodes": episodes,
-            "open_episode": next((e for e in episodes if e.is_open), None),
-            "perms_manage_caseload": has_perm(request.user, Perm.MANAGE_CASELOAD),
-            "age": patient.age(timezone.localdate()),
-            # The timeline, PAM history and open tasks (Caseload II).
-            **patient_page_context(request, patient),
-            # The EHCH badge: "PCSP due in N working days" / "PCSP overdue" (careplans).
-            **ehch_badge(patient=patient),
-        },
-    )
-
-
 # --- Caseload episodes -------------------------------------------------------------------------------
 
 
@@ -157,7 +127,7 @@ def episode_add(request: HttpRequest) -> HttpResponse:
                 )
             if len(patients) == 1:
                 return redirect(patients[0])
-            return redirect(f"{reverse('caseload:my_caseload')}?coordinator={coordinator.pk}")
+            return redirect(f"{reverse('overview:my_caseload')}?coordinator={coordinator.pk}")
     audit(request, "caseload.open_form", patients)
     return render(request, "caseload/episode_add.html", {"form": form, "patients": patients})
 
@@ -198,62 +168,3 @@ def episode_close_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{episode.patient.display_name} is off {episode.coordinator}'s caseload.")
         return redirect(episode.patient)
     return render(request, "caseload/episode_close.html", {"form": form, "episode": episode})
-
-
-def _caseload(request: HttpRequest) -> CaseloadFilter:
-    user: Any = request.user
-    episodes = (
-        CaseloadEpisode.objects.visible_to(user)
-        .open()
-        .select_related("patient__practice", "patient__care_home", "coordinator")
-        .order_by(F("next_contact_due").asc(nulls_last=True), "patient__family_name", "id")
-    )
-    data = request.GET.copy()
-    if "coordinator" not in data and user.has_role("coordinator"):
-        data["coordinator"] = str(user.pk)  # a coordinator's own caseload first; "Everyone" is one click
-    return CaseloadFilter(data, queryset=episodes, user=user)
-
-
-@permission_required(Perm.VIEW_PATIENTS)
-def my_caseload(request: HttpRequest) -> HttpResponse:
-    """A coordinator's open episodes; clinical leads and managers see everyone's, by coordinator."""
-    caseload_filter = _caseload(request)
-    page = CappedPaginator(caseload_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    # The EHCH badge of the patient page on each row (care home residents awaiting a PCSP).
-    badges = ehch_badges_for(patient_ids=[e.patient_id for e in rows])
-    for episode in rows:
-        episode.ehch_pcsp = badges.get(episode.patient_id)
-    audit(request, "caseload.list", [e.patient_id for e in rows], page=page.number)
-    return render(
-        request,
-        "caseload/my_caseload.html",
-        {
-            "filter": caseload_filter,
-            "page": page,
-            "episodes": rows,
-            "today": timezone.localdate(),
-            "query_string": _query_without(request, "page"),
-        },
-    )
-
-
-@permission_required(Perm.VIEW_PATIENTS)
-def my_caseload_export(request: HttpRequest) -> HttpResponse:
-    """CSV of the caseload as filtered (every page); audited with every patient."""
-    episodes = list(_caseload(request).qs[:EXPORT_LIMIT])
-    audit(request, "caseload.export", [e.patient_id for e in episodes], rows=len(episodes))
-    header = [
-        "NHS number", "Family name", "Given name", "Practice", "Care coordinator", "On caseload since", "Why",
-        "Last contact", "Next contact due", "Risk score", "eFI category", "Care home",
-    ]  # fmt: skip
-    lines = (
-        [format_nhs_number(e.patient.nhs_number), e.patient.family_name, e.patient.given_name,
-         e.patient.practice.ods_code, str(e.coordinator), timezone.localtime(e.opened_at).strftime("%d/%m/%Y"),
-         e.get_reason_display(),
-         timezone.localtime(e.last_contact_at).strftime("%d/%m/%Y") if e.last_contact_at else "",
-         e.next_contact_due.strftime("%d/%m/%Y") if e.next_contact_due else "", e.patient.risk_score,
-         e.patient.get_efi_category_display(), e.patient.care_home.name if e.patient.care_home else ""]
-        for e in episodes
-    )  # fmt: skip
-    return csv_download(f"caseload-{timezone.localdate():%Y%m%d}.csv", header, lines)

@@ -10,7 +10,7 @@ from pcn.permissions import Perm, has_perm
 # (label, url name, permission). Later apps add their entries here.
 NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("Home", "home", None),
-    ("My caseload", "caseload:my_caseload", Perm.VIEW_PATIENTS),
+    ("My caseload", "overview:my_caseload", Perm.VIEW_PATIENTS),
     ("My tasks", "caseload:my_tasks", Perm.VIEW_PATIENTS),
     ("MDT meetings", "mdt:series_list", Perm.VIEW_PATIENTS),
     ("My actions", "mdt:my_actions", Perm.VIEW_PATIENTS),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "careplans",
     "recall",
     "reporting",
+    "overview",
     "demo",
 ]
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from overview.views import home_view
 from pcn import views
 
 auth_patterns = [
@@ -29,9 +30,10 @@ audit_patterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home_view, name="home"),  # un-namespaced: LOGIN_REDIRECT_URL, sign-in and error pages use it
     path("accounts/", include(auth_patterns)),
     path("audit/", include((audit_patterns, "audit"))),
+    path("", include("overview.urls")),
     path("", include("caseload.urls")),
     path("mdt/", include("mdt.urls")),
     path("care-plans/", include("careplans.urls")),

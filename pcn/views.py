@@ -1,14 +1,12 @@
-"""Sign-in with two-factor authentication, the home page per role, and the administrator's audit pages."""
+"""Sign-in with two-factor authentication, and the administrator's audit pages."""
 
 import csv
 from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,13 +16,13 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import CaseloadEpisode, EfiCategory, Patient
+from caseload.models import Patient
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.forms import AuditFilterForm, SignInForm, TokenForm
 from pcn.middleware import two_factor_exempt
-from pcn.models import AuditEvent, Practice, Role
-from pcn.permissions import Perm, has_perm, permission_required
+from pcn.models import AuditEvent
+from pcn.permissions import Perm, permission_required
 from pcn.services import totp_device_confirm, totp_device_for_enrolment
 
 
@@ -91,67 +89,6 @@ def _group(secret: str) -> str:
 
 
 sign_out = two_factor_exempt(auth_views.LogoutView.as_view())
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Each role's home page: what needs doing today, and the figures the role watches."""
-    user = request.user
-    context: dict[str, Any] = {"roles": sorted(user.roles())}  # type: ignore[union-attr]
-    if has_perm(user, Perm.VIEW_PATIENTS):
-        patients = Patient.objects.visible_to(user)
-        context["patient_count"] = patients.count()
-        # "Tasks due": the user's open tasks due today or overdue (caseload.contact_views.my_tasks).
-        from caseload.models import Task
-
-        due = Task.objects.visible_to(user).open().filter(owner=user, due_on__lte=timezone.localdate())
-        context["tasks_due"] = due.count()
-        context["tasks_overdue"] = due.filter(due_on__lt=timezone.localdate()).count()
-    if has_perm(user, Perm.VIEW_PCN_FIGURES):
-        context["practice_figures"] = _practice_figures(user)
-    context["is_coordinator"] = user.has_role(Role.COORDINATOR)  # type: ignore[union-attr]
-    if context["is_coordinator"]:
-        mine = CaseloadEpisode.objects.open().filter(coordinator=user)
-        context["caseload_count"] = mine.count()
-        context["contacts_overdue"] = mine.filter(next_contact_due__lt=timezone.localdate()).count()
-        # "New referrals" and "Transfers of care to triage": the user's practices (caseload.referral_views,
-        # caseload.care_event_views).
-        from caseload.models import CareEvent, Referral
-
-        context["new_referrals"] = (
-            Referral.objects.visible_to(user).filter(status=Referral.Status.NEW).count()
-        )
-        context["events_to_triage"] = CareEvent.objects.visible_to(user).to_triage().count()
-    context["is_manager"] = user.has_role(Role.MANAGER)  # type: ignore[union-attr]
-    context["is_lead"] = user.has_role(Role.CLINICAL_LEAD)  # type: ignore[union-attr]
-    context["is_admin"] = has_perm(user, Perm.ADMINISTER)
-    return render(request, "pcn/home.html", context)
-
-
-def _practice_figures(user: Any) -> list[dict[str, Any]]:
-    """Registered patients and the population-health figures per practice: one aggregate query."""
-    threshold = settings.FREQUENT_ATTENDER_THRESHOLD
-    rows = (
-        Practice.objects.filter(pk__in=user.practice_ids())
-        .annotate(
-            patient_total=Count("patients", filter=Q(patients__has_left=False, patients__is_deceased=False)),
-            care_home_residents=Count("patients", filter=Q(patients__care_home__isnull=False)),
-            frequent_attenders=Count("patients", filter=Q(patients__ae_attendances_12m__gte=threshold)),
-            severe_frailty=Count("patients", filter=Q(patients__efi_category=EfiCategory.SEVERE)),
-            moderate_frailty=Count("patients", filter=Q(patients__efi_category=EfiCategory.MODERATE)),
-        )
-        .order_by("name")
-    )
-    return list(
-        rows.values(
-            "name",
-            "ods_code",
-            "patient_total",
-            "care_home_residents",
-            "frequent_attenders",
-            "severe_frailty",
-            "moderate_frailty",
-        )
-    )
 
 
 # --- Audit (administrators) ------------------------------------------------------------------------

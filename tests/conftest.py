@@ -83,6 +83,11 @@ def coordinator(practice_a) -> Person:
 
 
 @pytest.fixture
+def second_coordinator(practice_a) -> Person:
+    return make_person(practice_a, Role.COORDINATOR, full_name="Sam Second", email="sam@example.test")
+
+
+@pytest.fixture
 def clinical_lead(practice_a) -> Person:
     return make_person(practice_a, Role.CLINICAL_LEAD, full_name="Liam Lead", email="liam@example.test")
 

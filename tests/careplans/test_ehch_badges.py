@@ -137,7 +137,7 @@ def test_my_caseload_shows_the_pcsp_tag_on_the_right_rows(sign_in_as, coordinato
     for patient in mix.values():
         CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
 
-    response = sign_in_as(coordinator).get(reverse("caseload:my_caseload"))
+    response = sign_in_as(coordinator).get(reverse("overview:my_caseload"))
 
     assert response.status_code == 200
     html = response.text
@@ -173,11 +173,11 @@ def test_my_caseload_query_count_does_not_grow_with_care_home_rows(
     client = sign_in_as(coordinator)
     add_resident()
     with django_assert_num_queries(17):
-        client.get(reverse("caseload:my_caseload"))
+        client.get(reverse("overview:my_caseload"))
     for _ in range(20):
         add_resident()
     with django_assert_num_queries(17):
-        response = client.get(reverse("caseload:my_caseload"))
+        response = client.get(reverse("overview:my_caseload"))
     assert response.text.count("PCSP due in 2 working days") == 21
 
 

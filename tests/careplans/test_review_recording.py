@@ -20,7 +20,7 @@ from careplans.services import (
     care_plan_save,
 )
 from caseload.models import CodingEntry, Task
-from caseload.timeline import patient_timeline
+from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory
 

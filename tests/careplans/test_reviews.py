@@ -138,10 +138,10 @@ def test_ehch_compliance_counts(practice_a, practice_b, coordinator):
 @time_machine.travel(datetime(2026, 1, 6, 9, 0, tzinfo=UTC), tick=False)
 def test_patient_page_shows_the_pcsp_badge(sign_in_as, coordinator, patient):
     admit(patient, date(2026, 1, 5))  # due 14 January: 6 working days from Tuesday 6 January
-    response = sign_in_as(coordinator).get(reverse("caseload:patient_detail", args=[patient.pk]))
+    response = sign_in_as(coordinator).get(reverse("overview:patient_detail", args=[patient.pk]))
     assert "PCSP due in 6 working days" in response.text
     with time_machine.travel(datetime(2026, 1, 15, 9, 0, tzinfo=UTC), tick=False):
-        response = sign_in_as(coordinator).get(reverse("caseload:patient_detail", args=[patient.pk]))
+        response = sign_in_as(coordinator).get(reverse("overview:patient_detail", args=[patient.pk]))
     assert "PCSP overdue" in response.text
 
 

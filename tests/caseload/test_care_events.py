@@ -493,7 +493,3 @@ def test_unmatched_list_query_count_does_not_grow(
     with django_assert_num_queries(11):
         response = client.get(reverse("caseload:care_event_unmatched"))
     assert len(response.context["events"]) == count
-
-
-def test_home_counts_events_to_triage(sign_in_as, coordinator, event):
-    assert sign_in_as(coordinator).get(reverse("home")).context["events_to_triage"] == 1

@@ -1,7 +1,4 @@
-"""Taking patients onto a caseload, transferring and closing episodes, My caseload."""
-
-import csv
-import io
+"""Taking patients onto a caseload, transferring and closing episodes (My caseload: tests/overview)."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -9,14 +6,8 @@ from django.urls import reverse
 
 from caseload.models import CaseloadEpisode
 from caseload.services import episode_close, episode_transfer, episodes_open
-from pcn.models import AuditEvent, Role
-from tests.conftest import make_person
+from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
-
-
-@pytest.fixture
-def second_coordinator(practice_a):
-    return make_person(practice_a, Role.COORDINATOR, full_name="Sam Second", email="sam@example.test")
 
 
 def test_bulk_add_from_find_patients(sign_in_as, coordinator, practice_a):
@@ -38,7 +29,7 @@ def test_bulk_add_from_find_patients(sign_in_as, coordinator, practice_a):
     )
 
     assert done.status_code == 302
-    assert done["Location"] == f"{reverse('caseload:my_caseload')}?coordinator={coordinator.user.pk}"
+    assert done["Location"] == f"{reverse('overview:my_caseload')}?coordinator={coordinator.user.pk}"
     episodes = CaseloadEpisode.objects.filter(patient__in=patients)
     assert sorted(
         episodes.values_list("patient_id", "coordinator_id", "status", "reason", "reason_detail")
@@ -140,77 +131,3 @@ def test_closing_twice_is_refused(coordinator, patient):
     episode_close(episode=episode, reason="died", by=coordinator.user)
     with pytest.raises(ValidationError, match="already closed"):
         episode_close(episode=episode, reason="other", by=coordinator.user)
-
-
-def test_my_caseload_shows_my_own_by_default(sign_in_as, coordinator, second_coordinator, practice_a):
-    mine = CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=coordinator.user)
-    CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=second_coordinator.user)
-
-    response = sign_in_as(coordinator).get(reverse("caseload:my_caseload"))
-
-    assert [e.pk for e in response.context["episodes"]] == [mine.pk]
-
-
-def test_leads_see_everyones_caseload_and_filter_by_coordinator(
-    sign_in_as, clinical_lead, coordinator, second_coordinator, practice_a, outsider, practice_b
-):
-    first = CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=coordinator.user)
-    second = CaseloadEpisodeFactory(
-        patient=PatientFactory(practice=practice_a), coordinator=second_coordinator.user
-    )
-    CaseloadEpisodeFactory(
-        patient=PatientFactory(practice=practice_b), coordinator=outsider.user
-    )  # out of scope
-    client = sign_in_as(clinical_lead)
-
-    everyone = client.get(reverse("caseload:my_caseload"))
-    just_sam = client.get(reverse("caseload:my_caseload"), {"coordinator": second_coordinator.user.pk})
-
-    assert {e.pk for e in everyone.context["episodes"]} == {first.pk, second.pk}
-    assert [e.pk for e in just_sam.context["episodes"]] == [second.pk]
-
-
-def test_my_caseload_query_count_does_not_grow(
-    sign_in_as, coordinator, practice_a, django_assert_num_queries
-):
-    # As Find patients (14), plus validating the coordinator chosen in the filter, plus the care home
-    # admissions of the page's patients for the EHCH badge: 16 (with admissions, 17: see
-    # tests/careplans/test_ehch_badges.py).
-    client = sign_in_as(coordinator)
-    CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=coordinator.user)
-    with django_assert_num_queries(16):
-        client.get(reverse("caseload:my_caseload"))
-    for _ in range(30):
-        CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=coordinator.user)
-    with django_assert_num_queries(16):
-        response = client.get(reverse("caseload:my_caseload"))
-    assert len(response.context["episodes"]) == 31
-
-
-def test_patient_page_shows_the_open_episode(sign_in_as, coordinator, patient):
-    CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user, reason_detail="recent falls")
-    response = sign_in_as(coordinator).get(patient.get_absolute_url())
-    assert (
-        b"Cara Coordinator</strong>&#x27;s caseload" in response.content
-        or b"Cara Coordinator</strong>'s caseload" in response.content
-    )
-    assert b"recent falls" in response.content
-
-
-def test_my_caseload_csv_is_what_the_list_shows_escaped_and_audited(
-    sign_in_as, coordinator, second_coordinator, practice_a
-):
-    mine = CaseloadEpisodeFactory(
-        patient=PatientFactory(practice=practice_a, family_name="=SUM(A1)", given_name="Ivy"),
-        coordinator=coordinator.user,
-    )
-    CaseloadEpisodeFactory(patient=PatientFactory(practice=practice_a), coordinator=second_coordinator.user)
-
-    response = sign_in_as(coordinator).get(reverse("caseload:my_caseload_export"))
-
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["NHS number", "Family name", "Given name"]
-    assert [row[1:3] for row in rows[1:]] == [["'=SUM(A1)", "Ivy"]]
-    assert rows[1][4] == "Cara Coordinator"
-    event = AuditEvent.objects.latest("id")
-    assert (event.action, list(event.patients.all())) == ("caseload.export", [mine.patient])

@@ -18,7 +18,7 @@ from caseload.services import (
 )
 from mdt.models import MeetingSeries
 from pcn.models import AuditEvent
-from tests.factories import CaseloadEpisodeFactory, PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -328,11 +328,3 @@ def test_detail_of_a_referral_at_another_practice_is_404(sign_in_as, outsider, p
     for name in ("referral_detail", "referral_accept", "referral_decline", "referral_direct_to_mdt"):
         assert sign_in_as(outsider).post(reverse(f"caseload:{name}", args=[referral.pk])).status_code == 404
     assert Referral.objects.get().status == Referral.Status.NEW
-
-
-def test_home_counts_new_referrals(sign_in_as, coordinator, patient, frailty):
-    make_referral(patient, coordinator.user, frailty)
-    CaseloadEpisodeFactory(patient=PatientFactory(practice=patient.practice), coordinator=coordinator.user)
-    response = sign_in_as(coordinator).get(reverse("home"))
-    assert response.context["new_referrals"] == 1
-    assert response.context["events_to_triage"] == 0

@@ -167,21 +167,3 @@ def test_task_add_view(sign_in_as, coordinator, clinical_lead, outsider, patient
     }
     assert "nhsuk-error-summary" in response.content.decode()
     assert Task.objects.count() == 1
-
-
-def test_patient_page_lists_open_tasks(sign_in_as, coordinator, patient):
-    make_task(patient, coordinator.user, date(2025, 3, 10), "Open one")
-    make_task(patient, coordinator.user, date(2025, 3, 9), "Closed one", done_at=timezone.now())
-    response = sign_in_as(coordinator).get(patient.get_absolute_url())
-    assert [t.title for t in response.context["open_tasks"]] == ["Open one"]
-
-
-def test_home_shows_tasks_due_today_or_overdue(sign_in_as, coordinator, patient):
-    today = timezone.localdate()
-    make_task(patient, coordinator.user, today - timedelta(days=2))
-    make_task(patient, coordinator.user, today)
-    make_task(patient, coordinator.user, today + timedelta(days=1))
-    make_task(patient, coordinator.user, today, done_at=timezone.now())
-    response = sign_in_as(coordinator).get(reverse("home"))
-    assert (response.context["tasks_due"], response.context["tasks_overdue"]) == (2, 1)
-    assert 'data-testid="tasks-due-count">2<' in response.content.decode()

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from caseload.models import CodingEntry
-from caseload.timeline import patient_timeline
 from mdt.models import Action, Addendum, Discussion, Meeting
 from mdt.services import (
     action_create,
@@ -17,6 +16,7 @@ from mdt.services import (
     discussion_save,
     minutes_sign_off,
 )
+from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
 from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting

@@ -14,7 +14,7 @@ def test_viewing_a_patient_writes_exactly_one_event_naming_them(sign_in_as, coor
     client = sign_in_as(coordinator)
     before = AuditEvent.objects.count()
 
-    assert client.get(reverse("caseload:patient_detail", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("overview:patient_detail", args=[patient.pk])).status_code == 200
 
     assert AuditEvent.objects.count() == before + 1
     event = AuditEvent.objects.latest("id")
@@ -26,7 +26,7 @@ def test_viewing_a_patient_writes_exactly_one_event_naming_them(sign_in_as, coor
 def test_a_refused_view_writes_no_event(sign_in_as, outsider, patient):
     client = sign_in_as(outsider)
     before = AuditEvent.objects.count()
-    assert client.get(reverse("caseload:patient_detail", args=[patient.pk])).status_code == 404
+    assert client.get(reverse("overview:patient_detail", args=[patient.pk])).status_code == 404
     assert AuditEvent.objects.count() == before
 
 

@@ -17,8 +17,8 @@ def assert_no_store(response) -> None:
     [
         "caseload:patient_list",
         "caseload:patient_export",
-        "caseload:my_caseload",
-        "caseload:my_caseload_export",
+        "overview:my_caseload",
+        "overview:my_caseload_export",
     ],
 )
 def test_lists_and_their_csv_downloads_say_no_store(sign_in_as, coordinator, url_name):
@@ -29,14 +29,14 @@ def test_lists_and_their_csv_downloads_say_no_store(sign_in_as, coordinator, url
 
 
 def test_patient_page_says_no_store(sign_in_as, coordinator, patient):
-    response = sign_in_as(coordinator).get(reverse("caseload:patient_detail", args=[patient.pk]))
+    response = sign_in_as(coordinator).get(reverse("overview:patient_detail", args=[patient.pk]))
     assert response.status_code == 200
     assert_no_store(response)
 
 
 def test_a_404_and_the_sign_in_page_say_no_store_too(client, sign_in_as, outsider, patient):
     assert_no_store(client.get(reverse("login")))
-    response = sign_in_as(outsider).get(reverse("caseload:patient_detail", args=[patient.pk]))
+    response = sign_in_as(outsider).get(reverse("overview:patient_detail", args=[patient.pk]))
     assert response.status_code == 404
     assert_no_store(response)
 

@@ -221,10 +221,10 @@ MATRIX: dict[str, Spec] = {
     "audit:event_list": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "audit:event_export": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "caseload:patient_list": Spec(roles=PATIENT_ROLES),
-    "caseload:patient_detail": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
+    "overview:patient_detail": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
     "caseload:patient_export": Spec(roles=PATIENT_ROLES),
-    "caseload:my_caseload": Spec(roles=PATIENT_ROLES),
-    "caseload:my_caseload_export": Spec(roles=PATIENT_ROLES),
+    "overview:my_caseload": Spec(roles=PATIENT_ROLES),
+    "overview:my_caseload_export": Spec(roles=PATIENT_ROLES),
     # Without patients chosen the add page sends the user back to the list.
     "caseload:episode_add": Spec(roles=CASELOAD_ROLES, ok=frozenset({302})),
     "caseload:episode_transfer": Spec(roles=CASELOAD_ROLES, args=episode_pk, scoped=True),

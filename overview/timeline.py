@@ -1,14 +1,13 @@
 """The patient's timeline: everything recorded about them, newest first, filterable by kind.
 
 One query per kind (two for care plans: versions, then reviews), whatever the number of rows (each source is read with the joins it needs and
-capped at PER_KIND_LIMIT rows), merged in Python. A later app adds its kind by registering a source:
+capped at PER_KIND_LIMIT rows), merged in Python. It reads caseload, MDT and care plan records, so it
+lives on the top floor with the patient page. A kind is added by registering a source here:
 
     @timeline_source("mdt", "MDT discussions")
     def _mdt(patient: Patient) -> Iterable[TimelineEntry]:
         for discussion in Discussion.objects.filter(...).select_related(...)[:PER_KIND_LIMIT]:
             yield TimelineEntry(when=..., kind="mdt", title=..., ...)
-
-and importing its module from its AppConfig.ready() (or here, below the built-in sources).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from careplans.models import CarePlanReview, CarePlanVersion
 from caseload.codes import INTERVENTIONS_BY_KEY
 from caseload.models import (
     ActivationMeasure,
@@ -32,6 +32,7 @@ from caseload.models import (
     SupportGiven,
     Task,
 )
+from mdt.models import Discussion
 
 PER_KIND_LIMIT = 200  # a patient's page shows at most this many of each kind (the newest)
 
@@ -253,8 +254,6 @@ def _tasks(patient: Patient) -> Iterable[TimelineEntry]:
 @timeline_source("mdt", "MDT discussions")
 def _mdt_discussions(patient: Patient) -> Iterable[TimelineEntry]:
     """Each discussion of the patient at an MDT: the meeting's date and series, the outcome, the notes."""
-    from mdt.models import Discussion  # mdt depends on caseload, not the other way round
-
     discussions = (
         Discussion.objects.filter(item__patient=patient)
         .select_related("item__meeting__series", "updated_by")
@@ -283,8 +282,6 @@ def _mdt_discussions(patient: Patient) -> Iterable[TimelineEntry]:
 @timeline_source("care_plan", "Care plans")
 def _care_plans(patient: Patient) -> Iterable[TimelineEntry]:
     """Each version of the care plan (agreed on its date, or started as a draft) and each review."""
-    from careplans.models import CarePlanReview, CarePlanVersion  # careplans depends on caseload
-
     url = safe_reverse("careplans:plan", patient.pk)
     versions = (
         CarePlanVersion.objects.filter(plan__patient=patient)

@@ -17,7 +17,7 @@ from caseload.models import (
     SupportGiven,
     Task,
 )
-from caseload.timeline import SOURCES, patient_timeline, safe_reverse
+from overview.timeline import SOURCES, patient_timeline, safe_reverse
 
 pytestmark = pytest.mark.django_db
 
@@ -142,4 +142,4 @@ def test_patient_page_filters_the_timeline_by_kind(sign_in_as, coordinator, pati
 
 def test_safe_reverse_is_none_for_a_page_that_does_not_exist():
     assert safe_reverse("caseload:no_such_page", 1) is None
-    assert safe_reverse("caseload:patient_detail", 1) == "/patients/1/"
+    assert safe_reverse("overview:patient_detail", 1) == "/patients/1/"
