@@ -16,12 +16,11 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import Patient
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.forms import AuditFilterForm, SignInForm, TokenForm
 from pcn.middleware import two_factor_exempt
-from pcn.models import AuditEvent
+from pcn.models import AuditEvent, AuditEventPatient
 from pcn.permissions import Perm, permission_required
 from pcn.services import totp_device_confirm, totp_device_for_enrolment
 
@@ -102,7 +101,9 @@ def _audit_events(form: AuditFilterForm) -> Any:
         return events.none()
     data = form.cleaned_data
     if data["nhs_number"]:
-        patient = Patient.objects.filter(nhs_number=data["nhs_number"]).first()
+        # The patient model is caseload's, a floor above: reached through the relation, not imported.
+        patients = AuditEventPatient._meta.get_field("patient").related_model._default_manager
+        patient = patients.filter(nhs_number=data["nhs_number"]).first()
         events = events.for_patient(patient.pk) if patient else events.none()
     if data["user"]:
         events = events.by_user(data["user"].pk)
@@ -137,7 +138,7 @@ def audit_event_list(request: HttpRequest) -> HttpResponse:
 def _attach_patients(events: list[AuditEvent]) -> None:
     """One query for the patients of a whole page of events."""
     links = AuditEvent.patients.through.objects.filter(event__in=events).select_related("patient")
-    by_event: dict[int, list[Patient]] = {}
+    by_event: dict[int, list[Any]] = {}  # caseload patients, reached through the link
     for link in links:
         by_event.setdefault(link.event_id, []).append(link.patient)
     for event in events:
