@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import segno
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -71,8 +72,6 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         totp_device_confirm(device=device)
         otp_login(request, device)
         return HttpResponseRedirect(_safe_next(request))
-    import segno
-
     qr = segno.make(device.config_url, error="m")
     context = {
         "form": form,

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from caseload.models import CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
+from careplans.services import ehch_pcsp_due
+from caseload.models import CareEvent, CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
 from demo.services import DEMO_PASSWORD, DemoSeedCounts, demo_pcn_seed
 from mdt.models import MeetingSeries
 from pcn.audit import audit
@@ -189,9 +190,6 @@ def test_care_home_residents_live_in_a_home_of_their_practice(demo_mode):
 
 
 def test_recent_care_home_moves_have_an_admission_and_a_pcsp_due(demo_mode):
-    from careplans.services import ehch_pcsp_due
-    from caseload.models import CareEvent
-
     call_command("seed_demo", "--patients", "3000", "--practices", "2", stdout=StringIO())
     moved = list(Patient.objects.filter(care_home_since__isnull=False))
     assert len(moved) == 4  # two per practice

@@ -18,6 +18,7 @@ from caseload.models import (
     Task,
 )
 from overview.timeline import SOURCES, patient_timeline, safe_reverse
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,8 +95,6 @@ def test_filter_by_kind(patient, coordinator):
 
 
 def test_only_this_patients_rows(patient, coordinator, practice_a):
-    from tests.factories import PatientFactory
-
     one_of_each(PatientFactory(practice=practice_a), coordinator.user)
     assert patient_timeline(patient=patient, kinds=[]) == []
 
