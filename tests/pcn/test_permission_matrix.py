@@ -327,6 +327,9 @@ MATRIX: dict[str, Spec] = {
     # Agenda packs and circulation (mdt.circulation_views): a download streams the stored pack; a
     # re-send goes back to the circulation page.
     "mdt:document_download": Spec(roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True),
+    "mdt:document_request": Spec(
+        roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True, method="post", ok=frozenset({302})
+    ),
     "mdt:circulation_list": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
     "mdt:circulate_now": Spec(
         roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True, method="post", ok=frozenset({302})
