@@ -5,13 +5,14 @@ Each engineer's part is a section below; imports used by more than one section s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from caseload.models import Patient, Referral
-from mdt.models import AgendaItem, Meeting, MeetingDocument
+from mdt.models import AgendaItem, Meeting, MeetingDocument, MeetingSeries
 from mdt.tasks import render_meeting_document_task
 from pcn.models import User
 
@@ -433,21 +434,40 @@ def meetings_schedule(*, series: Any, now: Any) -> list[Any]:
 
 def series_keep_current(*, now: Any) -> int:
     """Every active series scheduled ahead, and each series' next uncirculated agenda refreshed."""
-    from mdt.models import Meeting, MeetingSeries
-
     created = 0
     for series in MeetingSeries.objects.filter(is_active=True):
         created += len(meetings_schedule(series=series, now=now))
-        upcoming = (
-            Meeting.objects.filter(
-                series=series, status=Meeting.Status.SCHEDULED, starts_at__gt=now, circulated_at__isnull=True
-            )
-            .order_by("starts_at")
-            .first()
-        )
+        upcoming = agenda_next_open(series=series, now=now)
         if upcoming is not None:
             agenda_refresh(meeting=upcoming)
     return created
+
+
+def agenda_next_open(*, series: MeetingSeries, now: datetime) -> Meeting | None:
+    """The series' next meeting whose agenda can still change: scheduled, after `now`, not circulated."""
+    return (
+        Meeting.objects.filter(
+            series=series, status=Meeting.Status.SCHEDULED, starts_at__gt=now, circulated_at__isnull=True
+        )
+        .select_related("series")
+        .order_by("starts_at", "id")
+        .first()
+    )
+
+
+def series_agenda_refresh(*, series: MeetingSeries, now: datetime) -> Meeting | None:
+    """Bring the series' next open agenda up to date now, rather than at the next hourly sweep: what
+    directing a referral to the series, or cancelling one of its meetings, calls. Schedules the series'
+    meetings first if none is open yet (a new series the sweep has not reached). Returns that meeting,
+    or None when the series has no open meeting (inactive, or every meeting ahead already circulated:
+    the sweep puts the referral on the next one when it is scheduled)."""
+    meeting = agenda_next_open(series=series, now=now)
+    if meeting is None:
+        meetings_schedule(series=series, now=now)
+        meeting = agenda_next_open(series=series, now=now)
+    if meeting is not None:
+        agenda_refresh(meeting=meeting)
+    return meeting
 
 
 def _series_recipients(series: Any) -> list[str]:
@@ -520,6 +540,11 @@ def meeting_cancel(*, meeting: Any, by: Any) -> Any:
         meeting.status = Meeting.Status.CANCELLED
         meeting.save(update_fields=["status", "updated_at"])
         audit(None, "mdt.meeting.cancel", user=by, meeting_id=meeting.pk)
+        # The referrals on its agenda go on to the series' next open agenda (agenda_refresh leaves out
+        # only referrals on a meeting that is not cancelled); with none open, the hourly sweep's.
+        upcoming = agenda_next_open(series=meeting.series, now=timezone.now())
+        if upcoming is not None:
+            agenda_refresh(meeting=upcoming)
         _tell_members(
             meeting=meeting,
             subject=f"{meeting.series.name}: meeting cancelled",
@@ -555,6 +580,8 @@ def agenda_refresh(*, meeting: Any) -> list[Any]:
     Idempotent; does nothing once the agenda has been circulated (or the meeting is not scheduled).
     Returns the items added.
     """
+    from django.db.models import Exists, OuterRef
+
     from mdt.models import Action
 
     if meeting.circulated_at is not None or meeting.status != Meeting.Status.SCHEDULED:
@@ -565,13 +592,17 @@ def agenda_refresh(*, meeting: Any) -> list[Any]:
         on_agenda = dict(meeting.items.values_list("patient_id", "referral_id"))
         position = _next_position(meeting)
         added: list[AgendaItem] = []
+        # A referral on an agenda of the series is done with, unless that meeting was cancelled.
+        placed = AgendaItem.objects.filter(referral=OuterRef("pk"), meeting__series=series).exclude(
+            meeting__status=Meeting.Status.CANCELLED
+        )
         referrals = (
             Referral.objects.filter(
                 status=Referral.Status.DIRECTED_TO_MDT,
                 mdt_series=series,
                 patient__practice__in=series.practices.all(),
             )
-            .exclude(agenda_items__meeting__series=series)
+            .exclude(Exists(placed))
             .order_by("received_on", "id")
         )
         for referral in referrals:
