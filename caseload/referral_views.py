@@ -12,6 +12,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from caseload.models import CareEvent, Patient, Referral, ReferralType
 from caseload.referral_forms import (
@@ -145,6 +146,14 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": referral.patient,
             "can_decide": referral.status == Referral.Status.NEW
             and has_perm(request.user, Perm.MANAGE_CASELOAD),
+            # Where a referral directed to an MDT is on the agenda (the patient's practice is the
+            # series', so whoever sees the referral sees the meeting).
+            "agenda_meetings": [
+                item.meeting
+                for item in referral.agenda_items.select_related("meeting").order_by("meeting__starts_at")
+            ]
+            if referral.status == Referral.Status.DIRECTED_TO_MDT
+            else [],
         },
     )
 
@@ -228,7 +237,12 @@ def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Referral directed to the {referral.mdt_series}.")
+            placed = referral.agenda_items.select_related("meeting").order_by("-meeting__starts_at").first()
+            if placed is None:
+                where = "not on an agenda yet, they go on the next one still open to changes"
+            else:
+                where = f"on the agenda of {timezone.localtime(placed.meeting.starts_at):%A %-d %B %Y}"
+            messages.success(request, f"Referral directed to the {referral.mdt_series}: {where}.")
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
     return render(

@@ -39,6 +39,7 @@ from caseload.models import (
     Patient,
     RiskSnapshot,
 )
+from mdt import services as mdt_services
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.models import Membership, Practice, Role, User
@@ -1297,8 +1298,9 @@ def mdt_series_for(*, patient: Patient, user: User) -> Any:
 
 @transaction.atomic
 def referral_direct_to_mdt(*, referral: Any, series: Any, by: User) -> Any:
-    """Direct a referral to an MDT: only when every required criterion is met. The MDT issue adds the
-    agenda item; until then the decision and the series are recorded."""
+    """Direct a referral to an MDT: only when every required criterion is met. The patient goes on the
+    series' next open agenda now (scheduling its meetings if it has none yet), not at the next hourly
+    sweep; with no open agenda (every meeting ahead circulated), the sweep adds them to the next one."""
     from caseload.models import Referral
 
     locked = _referral_lock_new(referral)
@@ -1319,6 +1321,7 @@ def referral_direct_to_mdt(*, referral: Any, series: Any, by: User) -> Any:
         referral_id=locked.pk,
         series_id=series.pk,
     )
+    mdt_services.series_agenda_refresh(series=series, now=timezone.now())
     return referral
 
 

@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from caseload.models import Patient
 from mdt import services
 from mdt.minutes_forms import (
     ActionCloseForm,
@@ -47,9 +46,7 @@ def _meeting_for(request: HttpRequest, pk: int) -> Meeting:
 
 def _items(user: Any) -> Any:
     """Agenda items the user may see: the meeting is theirs and so is the patient."""
-    return AgendaItem.objects.filter(
-        meeting__in=Meeting.objects.visible_to(user), patient__in=Patient.objects.visible_to(user)
-    )
+    return AgendaItem.objects.visible_to(user)
 
 
 def _item_for(request: HttpRequest, pk: int) -> AgendaItem:

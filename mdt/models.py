@@ -161,6 +161,16 @@ class Meeting(models.Model):
         return self.minutes_signed_off_at is not None
 
 
+class AgendaItemQuerySet(PracticeScopedQuerySet):
+    """An item is seen by those who see its patient, at a meeting they can see: a coordinator at one
+    practice works a meeting that several practices share, and sees only their own patients on it."""
+
+    practice_lookup = "patient__practice_id"
+
+    def visible_to(self, user: Any) -> Self:
+        return super().visible_to(user).filter(meeting__in=Meeting.objects.visible_to(user))
+
+
 class AgendaItem(models.Model):
     class Source(models.TextChoices):
         REFERRAL = "referral", "Referral directed to this MDT"
@@ -184,6 +194,8 @@ class AgendaItem(models.Model):
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AgendaItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -355,7 +367,13 @@ class Circulation(models.Model):
 
 
 class MeetingDocument(models.Model):
-    """A rendered PDF (agenda pack or minutes), made in the background and stored."""
+    """A rendered PDF (agenda pack or minutes), made in the background and stored.
+
+    The pack that is circulated shows every patient on the agenda (`scope` blank). A user who does not
+    see every practice of the series gets a pack of their own practices' patients instead (`scope`:
+    those practices' ids), made on request: a stored file is only ever handed to a user who sees every
+    practice in its `practice_ids`.
+    """
 
     class Kind(models.TextChoices):
         AGENDA_PACK = "agenda_pack", "Agenda pack"
@@ -368,6 +386,15 @@ class MeetingDocument(models.Model):
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    scope = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Blank: every patient on the agenda. Otherwise the ids of the practices (ascending, "
+        "comma-separated) whose patients it shows.",
+    )
+    practice_ids = models.JSONField(
+        default=list, blank=True, help_text="The practices whose patients the stored file shows."
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.RENDERING)
     file = models.FileField(upload_to="mdt/", blank=True)
     # The agenda's content hash when rendered: a changed agenda makes the pack stale.
@@ -376,7 +403,11 @@ class MeetingDocument(models.Model):
     requested_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["meeting", "kind"], name="document_one_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "kind", "scope"], name="document_one_per_kind_and_scope"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.meeting}"

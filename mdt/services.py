@@ -5,7 +5,16 @@ Each engineer's part is a section below; imports used by more than one section s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.models import Patient, Referral
+from mdt.models import AgendaItem, Meeting, MeetingDocument, MeetingSeries
+from mdt.tasks import render_meeting_document_task
+from pcn.models import User
 
 # --- Minutes and actions (issue "MDT meetings") -------------------------------------------------------
 #
@@ -425,21 +434,40 @@ def meetings_schedule(*, series: Any, now: Any) -> list[Any]:
 
 def series_keep_current(*, now: Any) -> int:
     """Every active series scheduled ahead, and each series' next uncirculated agenda refreshed."""
-    from mdt.models import Meeting, MeetingSeries
-
     created = 0
     for series in MeetingSeries.objects.filter(is_active=True):
         created += len(meetings_schedule(series=series, now=now))
-        upcoming = (
-            Meeting.objects.filter(
-                series=series, status=Meeting.Status.SCHEDULED, starts_at__gt=now, circulated_at__isnull=True
-            )
-            .order_by("starts_at")
-            .first()
-        )
+        upcoming = agenda_next_open(series=series, now=now)
         if upcoming is not None:
             agenda_refresh(meeting=upcoming)
     return created
+
+
+def agenda_next_open(*, series: MeetingSeries, now: datetime) -> Meeting | None:
+    """The series' next meeting whose agenda can still change: scheduled, after `now`, not circulated."""
+    return (
+        Meeting.objects.filter(
+            series=series, status=Meeting.Status.SCHEDULED, starts_at__gt=now, circulated_at__isnull=True
+        )
+        .select_related("series")
+        .order_by("starts_at", "id")
+        .first()
+    )
+
+
+def series_agenda_refresh(*, series: MeetingSeries, now: datetime) -> Meeting | None:
+    """Bring the series' next open agenda up to date now, rather than at the next hourly sweep: what
+    directing a referral to the series, or cancelling one of its meetings, calls. Schedules the series'
+    meetings first if none is open yet (a new series the sweep has not reached). Returns that meeting,
+    or None when the series has no open meeting (inactive, or every meeting ahead already circulated:
+    the sweep puts the referral on the next one when it is scheduled)."""
+    meeting = agenda_next_open(series=series, now=now)
+    if meeting is None:
+        meetings_schedule(series=series, now=now)
+        meeting = agenda_next_open(series=series, now=now)
+    if meeting is not None:
+        agenda_refresh(meeting=meeting)
+    return meeting
 
 
 def _series_recipients(series: Any) -> list[str]:
@@ -512,6 +540,11 @@ def meeting_cancel(*, meeting: Any, by: Any) -> Any:
         meeting.status = Meeting.Status.CANCELLED
         meeting.save(update_fields=["status", "updated_at"])
         audit(None, "mdt.meeting.cancel", user=by, meeting_id=meeting.pk)
+        # The referrals on its agenda go on to the series' next open agenda (agenda_refresh leaves out
+        # only referrals on a meeting that is not cancelled); with none open, the hourly sweep's.
+        upcoming = agenda_next_open(series=meeting.series, now=timezone.now())
+        if upcoming is not None:
+            agenda_refresh(meeting=upcoming)
         _tell_members(
             meeting=meeting,
             subject=f"{meeting.series.name}: meeting cancelled",
@@ -547,10 +580,9 @@ def agenda_refresh(*, meeting: Any) -> list[Any]:
     Idempotent; does nothing once the agenda has been circulated (or the meeting is not scheduled).
     Returns the items added.
     """
-    from django.db import transaction
+    from django.db.models import Exists, OuterRef
 
-    from caseload.models import Referral
-    from mdt.models import Action, AgendaItem, Meeting
+    from mdt.models import Action
 
     if meeting.circulated_at is not None or meeting.status != Meeting.Status.SCHEDULED:
         return []
@@ -560,13 +592,17 @@ def agenda_refresh(*, meeting: Any) -> list[Any]:
         on_agenda = dict(meeting.items.values_list("patient_id", "referral_id"))
         position = _next_position(meeting)
         added: list[AgendaItem] = []
+        # A referral on an agenda of the series is done with, unless that meeting was cancelled.
+        placed = AgendaItem.objects.filter(referral=OuterRef("pk"), meeting__series=series).exclude(
+            meeting__status=Meeting.Status.CANCELLED
+        )
         referrals = (
             Referral.objects.filter(
                 status=Referral.Status.DIRECTED_TO_MDT,
                 mdt_series=series,
                 patient__practice__in=series.practices.all(),
             )
-            .exclude(agenda_items__meeting__series=series)
+            .exclude(Exists(placed))
             .order_by("received_on", "id")
         )
         for referral in referrals:
@@ -634,9 +670,9 @@ def agenda_since(*, meeting: Any) -> Any:
     return previous.starts_at if previous else meeting.starts_at - timedelta(weeks=4)
 
 
-def agenda_suggestions(*, meeting: Any) -> list[dict[str, Any]]:
-    """Patients the coordinator may add (nothing is added until they confirm): patients at the series'
-    practices discharged or admitted since the last meeting, new frequent attenders (at or above
+def agenda_suggestions(*, meeting: Meeting, user: User) -> list[dict[str, Any]]:
+    """Patients `user` may add (nothing is added until they confirm): patients `user` can see at the
+    series' practices discharged or admitted since the last meeting, new frequent attenders (at or above
     settings.FREQUENT_ATTENDER_THRESHOLD in an import since then, below it in the one before), and care
     home admissions, which need an MDT assessment within 7 working days (EHCH, DOMAIN.md).
 
@@ -650,14 +686,16 @@ def agenda_suggestions(*, meeting: Any) -> list[dict[str, Any]]:
     from django.db.models.functions import Coalesce
 
     from careplans.services import ehch_badges_for
-    from caseload.models import CareEvent, Patient, RiskSnapshot
+    from caseload.models import CareEvent, RiskSnapshot
     from pcn.working_days import add_working_days
 
     since = agenda_since(meeting=meeting)
     until = meeting.starts_at
-    in_scope = Patient.objects.filter(
-        practice__in=meeting.series.practices.all(), is_deceased=False, has_left=False
-    ).exclude(agenda_items__meeting=meeting)
+    in_scope = (
+        Patient.objects.visible_to(user)
+        .filter(practice__in=meeting.series.practices.all(), is_deceased=False, has_left=False)
+        .exclude(agenda_items__meeting=meeting)
+    )
     reasons: dict[int, list[str]] = {}
     events = (
         CareEvent.objects.filter(
@@ -752,29 +790,33 @@ def agenda_item_update(
     return item
 
 
-def agenda_reorder(*, meeting: Any, item_ids: list[int], by: Any) -> None:
-    """Put the items in the order given (ids of this meeting's items; any left out keep their order,
-    after those given)."""
+def agenda_reorder(*, meeting: Meeting, item_ids: list[int], by: User) -> None:
+    """Put the items `by` can see in the order given (ids of those items; any left out keep their
+    order, after those given). They take the places those items held: items of patients `by` cannot
+    see keep theirs, so a coordinator at one practice orders their own patients without moving (or
+    learning of) another practice's."""
     from django.core.exceptions import ValidationError
-    from django.db import transaction
-
-    from mdt.models import AgendaItem
 
     _agenda_editable(meeting)
     with transaction.atomic():
         items = list(meeting.items.select_for_update().order_by("position", "id"))
-        by_id = {item.pk: item for item in items}
+        visible = set(meeting.items.visible_to(by).values_list("pk", flat=True))
+        mine = [item for item in items if item.pk in visible]
+        by_id = {item.pk: item for item in mine}
         if len(set(item_ids)) != len(item_ids) or not set(item_ids) <= by_id.keys():
             raise ValidationError("The order names items that are not on this agenda.", code="order")
-        ordered = [by_id[pk] for pk in item_ids] + [item for item in items if item.pk not in set(item_ids)]
+        reordered = iter(
+            [by_id[pk] for pk in item_ids] + [item for item in mine if item.pk not in set(item_ids)]
+        )
+        ordered = [next(reordered) if item.pk in visible else item for item in items]
         for position, item in enumerate(ordered, start=1):
             item.position = position
         AgendaItem.objects.bulk_update(ordered, ["position"])
 
 
-def agenda_item_move(*, item: Any, direction: str, by: Any) -> None:
-    """One place up or down (the htmx buttons)."""
-    ids = list(item.meeting.items.order_by("position", "id").values_list("pk", flat=True))
+def agenda_item_move(*, item: AgendaItem, direction: str, by: User) -> None:
+    """One place up or down among the items `by` can see (the htmx buttons)."""
+    ids = list(item.meeting.items.visible_to(by).order_by("position", "id").values_list("pk", flat=True))
     index = ids.index(item.pk)
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(ids):
@@ -865,22 +907,29 @@ def patient_background(*, patient: Any, since: Any) -> dict[str, Any]:
 # a redelivery after a crash, cannot send twice; a failed send releases the claim and re-raises.
 
 
-def _pack_context(*, meeting: Any, kind: str) -> dict[str, Any]:
+def _scope_practice_ids(scope: str) -> list[int]:
+    return [int(pk) for pk in scope.split(",") if pk]
+
+
+def _pack_context(*, meeting: Any, kind: str, scope: str = "") -> dict[str, Any]:
     """Everything the PDF shows, as plain data (hashable as JSON). A fixed number of queries.
 
     Each patient's background (risk, eFI, transfers of care, PAM, open actions) is the agenda
-    page's `patient_backgrounds`, so the pack and the page say the same.
+    page's `patient_backgrounds`, so the pack and the page say the same. With a `scope` (practice ids),
+    only those practices' patients are in it, and the cover says so.
     """
     from django.db.models import Prefetch
-    from django.utils import timezone
 
-    from mdt.models import Action, AgendaItem, Attendance, MeetingDocument
+    from mdt.models import Action, Attendance
+    from pcn.models import Practice
     from pcn.nhs_number import format_nhs_number
 
     series = meeting.series
+    in_scope = AgendaItem.objects.filter(meeting=meeting)
+    if scope:
+        in_scope = in_scope.filter(patient__practice_id__in=_scope_practice_ids(scope))
     items = list(
-        AgendaItem.objects.filter(meeting=meeting)
-        .select_related("patient__practice", "patient__care_home", "presenter", "discussion")
+        in_scope.select_related("patient__practice", "patient__care_home", "presenter", "discussion")
         .prefetch_related(
             Prefetch("actions", queryset=Action.objects.select_related("owner_user", "owner_external"))
         )
@@ -937,7 +986,12 @@ def _pack_context(*, meeting: Any, kind: str) -> dict[str, Any]:
             "chair_comments": meeting.chair_comments,
         },
         "items": [],
+        "practice_ids": sorted({item.patient.practice_id for item in items}),
+        "scope_note": "",
     }
+    if scope:
+        names = Practice.objects.filter(pk__in=_scope_practice_ids(scope)).values_list("name", flat=True)
+        context["scope_note"] = "Only the patients of " + ", ".join(sorted(names)) + "."
     for number, item in enumerate(items, start=1):
         patient = item.patient
         discussion = getattr(item, "discussion", None)
@@ -998,43 +1052,64 @@ def _pack_hash(context: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(context, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def meeting_document_source_hash(*, meeting: Any, kind: str) -> str:
+def meeting_document_source_hash(*, meeting: Meeting, kind: str, scope: str = "") -> str:
     """The hash a fresh pack would carry: differs from the stored one when the pack is stale."""
-    return _pack_hash(_pack_context(meeting=meeting, kind=kind))
+    return _pack_hash(_pack_context(meeting=meeting, kind=kind, scope=scope))
+
+
+def meeting_documents_for(
+    *, meeting: Meeting, user: User
+) -> dict[MeetingDocument.Kind, tuple[str, MeetingDocument | None]]:
+    """For each kind of pack, the scope of the one `user` gets, and that pack if it has been asked for
+    (two queries).
+
+    The whole agenda's pack (scope "", the one circulated) goes to a member of every practice the
+    series covers, as long as its stored file shows no other practice's patients (a patient carried
+    forward from a practice that has since left the series). Anyone else gets a pack of only their
+    own practices' patients, made on request: a stored file is never handed to a user who cannot see
+    every patient in it, whoever else it was made for.
+    """
+    mine = user.practice_ids()
+    own = ",".join(str(pk) for pk in sorted(mine))
+    at_every_practice = {practice.pk for practice in meeting.series.practices.all()} <= mine
+    documents = {
+        (document.kind, document.scope): document
+        for document in MeetingDocument.objects.filter(meeting=meeting, scope__in=["", own])
+    }
+    chosen = {}
+    for kind in MeetingDocument.Kind:
+        whole = documents.get((kind, ""))
+        if at_every_practice and (whole is None or set(whole.practice_ids) <= mine):
+            chosen[kind] = ("", whole)
+        else:
+            chosen[kind] = (own, documents.get((kind, own)))
+    return chosen
 
 
 PACK_TEMPLATES = {"agenda_pack": "pdf/agenda_pack.html", "minutes": "pdf/minutes.html"}
 
 
-def meeting_document_request(*, meeting: Any, kind: str) -> Any:
+def meeting_document_request(*, meeting: Meeting, kind: str, scope: str = "") -> MeetingDocument:
     """Mark the pack as rendering and render it in the background once this transaction commits."""
-    from django.db import transaction
-
-    from mdt.models import MeetingDocument
-    from mdt.tasks import render_meeting_document_task
-
-    document, _ = MeetingDocument.objects.get_or_create(meeting=meeting, kind=kind)
+    document, _ = MeetingDocument.objects.get_or_create(meeting=meeting, kind=kind, scope=scope)
     document.state = MeetingDocument.State.RENDERING
     document.save(update_fields=["state", "requested_at"])
-    transaction.on_commit(lambda: render_meeting_document_task.delay(meeting.pk, kind))
+    transaction.on_commit(lambda: render_meeting_document_task.delay(meeting.pk, kind, scope))
     return document
 
 
-def meeting_document_render(*, meeting: Any, kind: str) -> Any:
+def meeting_document_render(*, meeting: Meeting, kind: str, scope: str = "") -> MeetingDocument:
     """Render the pack with weasyprint and store it, unless the stored one is already current.
 
     Runs in a task (or inside the circulation task): never in a request.
     """
     from django.core.files.base import ContentFile
     from django.template.loader import render_to_string
-    from django.utils import timezone
     from weasyprint import HTML
 
-    from mdt.models import MeetingDocument
-
-    context = _pack_context(meeting=meeting, kind=kind)
+    context = _pack_context(meeting=meeting, kind=kind, scope=scope)
     source_hash = _pack_hash(context)
-    document, _ = MeetingDocument.objects.get_or_create(meeting=meeting, kind=kind)
+    document, _ = MeetingDocument.objects.get_or_create(meeting=meeting, kind=kind, scope=scope)
     if document.file and document.source_hash == source_hash:
         if document.state != MeetingDocument.State.READY:
             document.state = MeetingDocument.State.READY
@@ -1048,12 +1123,15 @@ def meeting_document_render(*, meeting: Any, kind: str) -> Any:
         raise
     old_name = document.file.name if document.file else ""
     document.file.save(f"meeting-{meeting.pk}-{kind}-{source_hash[:12]}.pdf", ContentFile(pdf), save=False)
-    document.state, document.source_hash, document.rendered_at = (
+    document.state, document.source_hash, document.rendered_at, document.practice_ids = (
         MeetingDocument.State.READY,
         source_hash,
         timezone.now(),
+        context["practice_ids"],
     )
-    document.save(update_fields=["file", "state", "source_hash", "rendered_at", "requested_at"])
+    document.save(
+        update_fields=["file", "state", "source_hash", "rendered_at", "practice_ids", "requested_at"]
+    )
     if old_name and old_name != document.file.name:
         document.file.storage.delete(old_name)
     return document
@@ -1093,7 +1171,7 @@ def _circulation_message(*, circulation: Any, meeting: Any, document: Any) -> An
             "starts": timezone.localtime(meeting.starts_at),
             "place": meeting.place or series.place,
             "video_link": meeting.video_link or series.video_link,
-            "patients": meeting.items.count(),
+            "patients": _patients_for(circulation=circulation, meeting=meeting),
             "external": external,
             "attached": attach,
             "link": settings.SITE_URL.rstrip("/") + reverse("mdt:meeting_detail", args=[meeting.pk]),
@@ -1107,6 +1185,15 @@ def _circulation_message(*, circulation: Any, meeting: Any, document: Any) -> An
         with document.file.open("rb") as pdf:
             message.attach(f"{series.name} {starts:%Y-%m-%d} {what}.pdf", pdf.read(), "application/pdf")
     return message
+
+
+def _patients_for(*, circulation: Any, meeting: Meeting) -> int:
+    """How many patients on the agenda this recipient can see: a member who signs in is told of their
+    own practices' patients only (the number is all they learn of the others' otherwise); an external
+    member, of every patient (the pack they may be sent shows them all)."""
+    if circulation.user_id is None:
+        return meeting.items.count()
+    return meeting.items.visible_to(circulation.user).count()
 
 
 def _document_kind(circulation_kind: str) -> str:
@@ -1213,9 +1300,10 @@ def circulation_sweep(*, now: Any) -> list[int]:
         meeting__status=Meeting.Status.SCHEDULED,
         meeting__starts_at__gte=now,
     ).select_related("meeting__series", "meeting__series__chair"):
-        kind = MeetingDocument.Kind.AGENDA_PACK
-        if document.source_hash != meeting_document_source_hash(meeting=document.meeting, kind=kind):
-            meeting_document_request(meeting=document.meeting, kind=kind)
+        kind, scope = MeetingDocument.Kind.AGENDA_PACK, document.scope
+        fresh = meeting_document_source_hash(meeting=document.meeting, kind=kind, scope=scope)
+        if document.source_hash != fresh:
+            meeting_document_request(meeting=document.meeting, kind=kind, scope=scope)
     due = list(
         Meeting.objects.filter(
             status=Meeting.Status.SCHEDULED, circulate_at__lte=now, circulated_at__isnull=True

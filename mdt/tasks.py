@@ -35,11 +35,12 @@ def meetings_schedule_task() -> None:
 
 
 @shared_task(acks_late=True)
-def render_meeting_document_task(meeting_id: int, kind: str) -> None:
+def render_meeting_document_task(meeting_id: int, kind: str, scope: str = "") -> None:
     from mdt.models import Meeting
     from mdt.services import meeting_document_render
 
-    meeting_document_render(meeting=Meeting.objects.select_related("series").get(pk=meeting_id), kind=kind)
+    meeting = Meeting.objects.select_related("series").get(pk=meeting_id)
+    meeting_document_render(meeting=meeting, kind=kind, scope=scope)
 
 
 @shared_task(acks_late=True)

@@ -41,6 +41,11 @@ urlpatterns += [
         circulation_views.document_download,
         name="document_download",
     ),
+    path(
+        "meetings/<int:pk>/documents/<str:kind>/make/",
+        circulation_views.document_request,
+        name="document_request",
+    ),
     path("meetings/<int:pk>/circulation/", circulation_views.circulation_list, name="circulation_list"),
     path("meetings/<int:pk>/circulate/", circulation_views.circulate_now, name="circulate_now"),
     path(

@@ -1,10 +1,12 @@
 """MDT pages. Each engineer's part is a section below.
 
-Access (schedule and agenda): a meeting is reached only by users who are members of every practice its
-series covers; anyone else gets 404, as if it did not exist. An agenda lists patients from all of the
-series' practices, so this keeps every patient shown visible to the viewer without filtering the agenda
-(a filtered agenda would mislead: an MDT discusses the whole list). The series list shows the series
-covering any of the user's practices, with their next meetings (no patient data).
+Access (schedule and agenda): a meeting is reached by every user at one of the practices its series
+covers (`Meeting.objects.visible_to`, the same rule on every page of a meeting); anyone else gets 404,
+as if it did not exist. On it, a user sees and works only the agenda items of patients they can see
+(`AgendaItem.objects.visible_to`): a coordinator at one practice prepares their own patients for an
+MDT that several practices share, and learns nothing of the others' — not even how many there are.
+An item whose patient they cannot see is a 404. The series list shows the series covering any of the
+user's practices, with their next meetings (no patient data).
 """
 
 from __future__ import annotations
@@ -14,13 +16,36 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from caseload.models import Patient
+from mdt.forms import (
+    AgendaApproveForm,
+    AgendaItemAddForm,
+    AgendaItemUpdateForm,
+    AgendaOrderForm,
+    MeetingMoveForm,
+)
+from mdt.models import AgendaItem, Meeting, MeetingSeries
+from mdt.services import (
+    agenda_approve,
+    agenda_item_add,
+    agenda_item_move,
+    agenda_item_remove,
+    agenda_item_update,
+    agenda_reorder,
+    agenda_since,
+    agenda_suggestions,
+    meeting_cancel,
+    meeting_move,
+    patient_backgrounds,
+)
 from pcn.audit import audit
+from pcn.models import User
 from pcn.permissions import Perm, has_perm, permission_required
 
 # --- Schedule and agenda ----------------------------------------------------------------------------
@@ -32,24 +57,17 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _meeting_for(request: HttpRequest, pk: int) -> Any:
-    from mdt.models import Meeting
-
-    meeting = get_object_or_404(
+def _meeting_for(request: HttpRequest, pk: int) -> Meeting:
+    return get_object_or_404(
         Meeting.objects.visible_to(request.user).select_related("series", "series__chair"), pk=pk
     )
-    series_practices = {p.pk for p in meeting.series.practices.all()}
-    if not series_practices <= request.user.practice_ids():  # type: ignore[union-attr]
-        raise Http404
-    return meeting
 
 
-def _item_for(request: HttpRequest, pk: int) -> Any:
-    from mdt.models import AgendaItem
-
-    item = get_object_or_404(AgendaItem.objects.only("pk", "meeting_id"), pk=pk)
-    meeting = _meeting_for(request, item.meeting_id)
-    return get_object_or_404(meeting.items.select_related("patient"), pk=pk)
+def _item_for(request: HttpRequest, pk: int) -> AgendaItem:
+    """An item of a meeting the user can see, of a patient they can see; otherwise 404."""
+    return get_object_or_404(
+        AgendaItem.objects.visible_to(request.user).select_related("patient", "meeting__series__chair"), pk=pk
+    )
 
 
 def _messages_from(request: HttpRequest, error: ValidationError) -> None:
@@ -57,15 +75,12 @@ def _messages_from(request: HttpRequest, error: ValidationError) -> None:
         messages.error(request, message)
 
 
-def _agenda_context(request: HttpRequest, meeting: Any) -> dict[str, Any]:
-    from mdt.models import Meeting
-    from mdt.services import agenda_since, patient_backgrounds
-    from pcn.models import User
-
+def _agenda_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+    """The items the user can see (and only their count and minutes): see the module's docstring."""
     items = list(
-        meeting.items.select_related("patient", "patient__practice", "presenter", "referral").order_by(
-            "position", "id"
-        )
+        meeting.items.visible_to(request.user)
+        .select_related("patient", "patient__practice", "presenter", "referral")
+        .order_by("position", "id")
     )
     since = agenda_since(meeting=meeting)
     backgrounds = patient_backgrounds(patients=[item.patient for item in items], since=since)
@@ -107,8 +122,6 @@ def _agenda_response(request: HttpRequest, meeting: Any) -> HttpResponse:
 
 @permission_required(Perm.VIEW_PATIENTS)
 def series_list(request: HttpRequest) -> HttpResponse:
-    from mdt.models import Meeting, MeetingSeries
-
     upcoming = Meeting.objects.filter(starts_at__gte=timezone.now()).order_by("starts_at", "id")
     series = list(
         MeetingSeries.objects.visible_to(request.user)
@@ -123,12 +136,10 @@ def series_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required(Perm.VIEW_PATIENTS)
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.forms import AgendaApproveForm
-    from mdt.services import agenda_suggestions
-
     meeting = _meeting_for(request, pk)
     context = _agenda_context(request, meeting)
-    suggestions = agenda_suggestions(meeting=meeting) if context["can_edit"] else []
+    user: Any = request.user
+    suggestions = agenda_suggestions(meeting=meeting, user=user) if context["can_edit"] else []
     shown = [item.patient for item in context["items"]] + [s["patient"] for s in suggestions]
     audit(request, "mdt.meeting.view", shown, meeting_id=meeting.pk)
     context.update(
@@ -144,11 +155,6 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def agenda_item_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm a suggestion: the patient goes on the agenda with the suggestion's reasons."""
-    from caseload.models import Patient
-    from mdt.forms import AgendaItemAddForm
-    from mdt.models import AgendaItem
-    from mdt.services import agenda_item_add
-
     meeting = _meeting_for(request, pk)
     form = AgendaItemAddForm(request.POST)
     if not form.is_valid():
@@ -170,8 +176,6 @@ def agenda_item_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
 def agenda_item_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.services import agenda_item_remove
-
     item = _item_for(request, pk)
     meeting = item.meeting
     try:
@@ -184,13 +188,11 @@ def agenda_item_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
 def agenda_item_move_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.services import agenda_item_move
-
     item = _item_for(request, pk)
     direction = request.POST.get("direction")
     if direction in {"up", "down"}:
         try:
-            agenda_item_move(item=item, direction=direction, by=request.user)
+            agenda_item_move(item=item, direction=direction, by=request.user)  # type: ignore[arg-type]
         except ValidationError as error:
             _messages_from(request, error)
     return _agenda_response(request, item.meeting)
@@ -199,10 +201,6 @@ def agenda_item_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
 def agenda_item_update_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.forms import AgendaItemUpdateForm
-    from mdt.services import agenda_item_update
-    from pcn.models import User
-
     item = _item_for(request, pk)
     series = item.meeting.series
     presenters = User.objects.filter(Q(meeting_series=series) | Q(chaired_series=series)).distinct()
@@ -220,14 +218,11 @@ def agenda_item_update_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
 def agenda_reorder_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.forms import AgendaOrderForm
-    from mdt.services import agenda_reorder
-
     meeting = _meeting_for(request, pk)
     form = AgendaOrderForm(request.POST)
     if form.is_valid():
         try:
-            agenda_reorder(meeting=meeting, item_ids=form.cleaned_data["order"], by=request.user)
+            agenda_reorder(meeting=meeting, item_ids=form.cleaned_data["order"], by=request.user)  # type: ignore[arg-type]
         except ValidationError as error:
             _messages_from(request, error)
     else:
@@ -239,9 +234,6 @@ def agenda_reorder_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.VIEW_PATIENTS)
 def agenda_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Only the series' chair (a 403 for anyone else who can see the meeting)."""
-    from mdt.forms import AgendaApproveForm
-    from mdt.services import agenda_approve
-
     meeting = _meeting_for(request, pk)
     if meeting.series.chair_id != request.user.pk:
         raise PermissionDenied
@@ -255,9 +247,6 @@ def agenda_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def meeting_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The form is the confirmation page: the members are emailed when it is sent."""
-    from mdt.forms import MeetingMoveForm
-    from mdt.services import meeting_move
-
     meeting = _meeting_for(request, pk)
     local = timezone.localtime(meeting.starts_at)
     form = MeetingMoveForm(
@@ -280,8 +269,6 @@ def meeting_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    from mdt.services import meeting_cancel
-
     meeting = _meeting_for(request, pk)
     if request.method == "POST":
         try:

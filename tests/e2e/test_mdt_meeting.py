@@ -1,5 +1,6 @@
 """A whole MDT meeting in the browser: build the agenda, circulate it, record attendance and minutes,
-add an action, and the chair signs off."""
+add an action, and the chair signs off. The series is shared with a second practice, as the demo's
+are: the coordinator works it seeing only their own practice's patients."""
 
 from datetime import time, timedelta
 
@@ -8,9 +9,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from caseload.models import CareEvent, Referral, ReferralType
+from caseload.models import CareEvent, ReferralType
+from caseload.services import referral_create, referral_direct_to_mdt
 from mdt.models import Action, AgendaItem, Circulation, Discussion, ExternalMember, Meeting, MeetingSeries
-from mdt.services import agenda_refresh
 from tests.conftest import sign_in
 from tests.e2e.conftest import axe_violations, screenshot
 from tests.factories import PatientFactory
@@ -29,13 +30,13 @@ def as_user(browser, live_server, user):
 
 
 def test_a_whole_meeting(
-    browser, live_server, coordinator, clinical_lead, practice_a, eager_celery, media_root
+    browser, live_server, coordinator, clinical_lead, practice_a, practice_b, eager_celery, media_root
 ):
     series = MeetingSeries.objects.create(
         name="Frailty MDT", kind="frailty", weekday=timezone.localdate().weekday() % 5, start_time=time(13),
         chair=clinical_lead.user,
     )  # fmt: skip
-    series.practices.add(practice_a)
+    series.practices.add(practice_a, practice_b)
     series.members.add(coordinator.user)
     ExternalMember.objects.create(
         series=series, name="Dee Nurse", organisation="Community", email="dn@example.org"
@@ -45,22 +46,27 @@ def test_a_whole_meeting(
         series=series, starts_at=starts, scheduled_for=starts, circulate_at=starts - timedelta(days=1)
     )
     referred = PatientFactory(practice=practice_a, given_name="Rita", family_name="Referred")
-    Referral.objects.create(
-        patient=referred, referral_type=ReferralType.objects.first(), source="gp", referrer_name="Dr Ng",
-        reason="Falls at home", received_on=timezone.localdate(), created_by=coordinator.user, status="mdt",
-        mdt_series=series,
+    frailty = ReferralType.objects.get(name="Frailty / proactive care")
+    referral = referral_create(
+        patient=referred, referral_type=frailty, source="gp", referrer_name="Dr Ng", reason="Falls at home",
+        urgency="routine", received_on=timezone.localdate(), by=coordinator.user,
+        criteria_met_ids=list(frailty.criteria.values_list("pk", flat=True)),
     )  # fmt: skip
+    # Directing it puts it on the next agenda there and then (no waiting for the hourly sweep).
+    referral_direct_to_mdt(referral=referral, series=series, by=coordinator.user)
+    elsewhere = PatientFactory(practice=practice_b, given_name="Ivy", family_name="Elsewhere")
+    AgendaItem.objects.create(meeting=meeting, patient=elsewhere, source="added", position=9)
     discharged = PatientFactory(practice=practice_a, given_name="Dan", family_name="Discharged")
     CareEvent.objects.create(
         patient=discharged, nhs_number=discharged.nhs_number, kind="discharge",
         occurred_at=timezone.now() - timedelta(days=1), provider="Royal County Hospital",
     )  # fmt: skip
-    agenda_refresh(meeting=meeting)  # what the hourly beat does
 
     context, page = as_user(browser, live_server, coordinator.user)
     page.goto(f"/mdt/meetings/{meeting.pk}/")
     agenda = page.locator("#agenda")
     assert "REFERRED, Rita" in agenda.inner_text()
+    assert "ELSEWHERE" not in page.locator("main").inner_text()  # another practice's patient
     assert "DISCHARGED, Dan" not in agenda.inner_text()  # a suggestion, not on the agenda yet
     page.get_by_role("button", name="Add").first.click()
     assert "DISCHARGED, Dan" in page.locator("#agenda").inner_text()
@@ -105,5 +111,5 @@ def test_a_whole_meeting(
     assert meeting.minutes_locked
     assert page.get_by_role("button", name="Save", exact=True).count() == 0
     assert axe_violations(page) == []
-    assert AgendaItem.objects.filter(meeting=meeting).count() == 2
+    assert AgendaItem.objects.filter(meeting=meeting).count() == 3
     context.close()

@@ -96,7 +96,7 @@ def test_request_marks_rendering_and_enqueues_after_commit(
         delay.assert_not_called()
         for callback in callbacks:
             callback()
-    delay.assert_called_once_with(meeting.pk, PACK)
+    delay.assert_called_once_with(meeting.pk, PACK, "")
 
 
 def test_minutes_pdf_has_each_item(meeting, patient):

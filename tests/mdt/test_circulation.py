@@ -208,7 +208,7 @@ def test_sweep_remakes_an_upcoming_pack_the_agenda_has_outdated(meeting, django_
         meeting.items.update(reason="Worse since the last meeting")
         with django_capture_on_commit_callbacks(execute=True):
             assert circulation_sweep(now=now) == []
-    delay.assert_called_once_with(meeting.pk, MeetingDocument.Kind.AGENDA_PACK)
+    delay.assert_called_once_with(meeting.pk, MeetingDocument.Kind.AGENDA_PACK, "")
     assert MeetingDocument.objects.get(meeting=meeting).state == MeetingDocument.State.RENDERING
 
 

@@ -8,13 +8,15 @@ The URL list comes from the resolver, so a view added by any app must be listed 
 - a role with it, but the record at another practice → 404.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
+from mdt.models import MeetingSeries
 from pcn.models import Role
 
 ALL_ROLES = frozenset(Role)
@@ -94,9 +96,10 @@ def referral_pk(ctx: Any) -> list[Any]:
     from caseload.models import Referral, ReferralType
 
     referral_type, _ = ReferralType.objects.get_or_create(name="Care coordination")
-    referral = Referral.objects.create(
-        patient=ctx.patient, referral_type=referral_type, source="gp", referrer_name="Dr Matrix",
-        reason="Matrix", received_on="2025-01-06", created_by=ctx.episode.coordinator,
+    referral, _ = Referral.objects.get_or_create(
+        patient=ctx.patient, referral_type=referral_type, reason="Matrix",
+        defaults={"source": "gp", "referrer_name": "Dr Matrix", "received_on": "2025-01-06",
+                  "created_by": ctx.episode.coordinator},
     )  # fmt: skip
     return [referral.pk]
 
@@ -327,6 +330,9 @@ MATRIX: dict[str, Spec] = {
     # Agenda packs and circulation (mdt.circulation_views): a download streams the stored pack; a
     # re-send goes back to the circulation page.
     "mdt:document_download": Spec(roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True),
+    "mdt:document_request": Spec(
+        roles=PATIENT_ROLES, args=agenda_pack_args, scoped=True, method="post", ok=frozenset({302})
+    ),
     "mdt:circulation_list": Spec(roles=PATIENT_ROLES, args=agenda_meeting_pk, scoped=True),
     "mdt:circulate_now": Spec(
         roles=CASELOAD_ROLES, args=agenda_meeting_pk, scoped=True, method="post", ok=frozenset({302})
@@ -353,20 +359,26 @@ MATRIX: dict[str, Spec] = {
 }
 
 
-def url_names(patterns: list[Any], namespace: str = "") -> Iterator[str]:
+def url_routes(patterns: list[Any], namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every URL pattern as (name, full route)."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from url_names(pattern.url_patterns, inner)
+            yield from url_routes(pattern.url_patterns, inner, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
             if namespace.startswith("admin:"):
-                yield "admin:*"  # the admin's own patterns, some unnamed, all behind AdminSite.admin_view
+                # the admin's own patterns, some unnamed, all behind AdminSite.admin_view
+                yield "admin:*", route
             elif pattern.name is None:
-                raise AssertionError(
-                    f"URL pattern {pattern.pattern} has no name: name it and add it to MATRIX"
-                )
+                raise AssertionError(f"URL pattern {route} has no name: name it and add it to MATRIX")
             else:
-                yield f"{namespace}{pattern.name}"
+                yield f"{namespace}{pattern.name}", route
+
+
+def url_names(patterns: list[Any]) -> Iterator[str]:
+    for name, _ in url_routes(patterns):
+        yield name
 
 
 def test_every_url_pattern_is_in_the_matrix():
@@ -496,3 +508,91 @@ def care_plan_agreed_pk(ctx: Any) -> list[Any]:
             by=ctx.episode.coordinator,
         )  # fmt: skip
     return [agreed.pk]
+
+
+# --- Sub-pages answer like their record -----------------------------------------------------------------
+#
+# Every URL naming a record (by an id in its route) is walked, from the resolver, so a new one is covered
+# without being listed. URLs that share a route up to the record's id ("mdt/meetings/<int:pk>") are that
+# record's pages; the one whose route is just that ("mdt/meetings/<int:pk>/") is the record's own page,
+# its parent. For an outsider (a coordinator at practice B), each page must answer 404 whenever its parent
+# does: a sub-page must never show, or act on, what its parent hides. A record with no page of its own
+# (an agenda item) has its first page, by name, stand in for it, so its pages all answer alike. The
+# records are built by each URL's MATRIX args; one the walker cannot build fails the test.
+#
+# Two situations: every record at practice A (the matrix's); and the MDT series shared with the
+# outsider's practice B as well, so that the meeting is theirs too but practice A's patient on its
+# agenda is not.
+
+NOT_RECORDS = {
+    "password_reset_confirm": "a signed, expiring token, not a record: public by design",
+    "admin:*": "the admin site, the administrators' alone (staff) and PCN-wide by design",
+}
+FIRST_ID = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def record_routes() -> dict[str, str]:
+    """Each URL with an id in its route, by name: the route up to and including its first id."""
+    records = {}
+    for name, route in url_routes(get_resolver().url_patterns):
+        found = FIRST_ID.search(route)
+        if found is None or name in NOT_RECORDS:
+            continue
+        if found["converter"] != "int":
+            raise AssertionError(f"{name} ({route}) names a record by a non-integer: teach the walker")
+        records[name] = route[: found.end()]
+    return records
+
+
+RECORD_ROUTES = record_routes()
+ROUTES = dict(url_routes(get_resolver().url_patterns))
+
+
+def parent_of(name: str) -> tuple[str, bool]:
+    """The record's own page (True), or the first of its pages standing in for one (False)."""
+    record = RECORD_ROUTES[name]
+    pages = sorted(other for other, route in RECORD_ROUTES.items() if route == record)
+    own = [page for page in pages if ROUTES[page] == record + "/"]
+    return (own[0], True) if own else (pages[0], False)
+
+
+def test_the_walker_walks_the_records_of_every_app():
+    apps = {name.partition(":")[0] for name in RECORD_ROUTES}
+    assert apps == {"caseload", "careplans", "mdt"}  # pcn's own URLs name no record (NOT_RECORDS)
+    assert parent_of("mdt:minutes_sign_off") == ("mdt:meeting_detail", True)
+    assert parent_of("mdt:discussion_save") == ("mdt:action_add", False)
+
+
+def walker_args(name: str, ctx: Context) -> list[Any]:
+    if name not in MATRIX:
+        pytest.fail(f"{name} is not in MATRIX: the walker cannot build a record for it")
+    args = MATRIX[name].args(ctx)
+    try:
+        reverse(name, args=args)
+    except NoReverseMatch:
+        pytest.fail(
+            f"The walker cannot build a record for {name} ({RECORD_ROUTES[name]}): give it args in MATRIX"
+        )
+    return args
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["records-at-practice-a", "series-shared-with-b"])
+@pytest.mark.parametrize("name", sorted(RECORD_ROUTES))
+def test_a_sub_page_answers_404_when_its_parent_does(sign_in_as, coordinator, outsider, ctx, name, shared):
+    parent, own_page = parent_of(name)
+    args = walker_args(name, ctx)
+    parent_args = args if parent == name else walker_args(parent, ctx)
+    if own_page:
+        assert args[0] == parent_args[0], f"{name} and {parent} must be built for the same record"
+    if shared:
+        for series in MeetingSeries.objects.all():
+            series.practices.add(outsider.practice)
+    client = sign_in_as(outsider)
+    parent_status = getattr(client, MATRIX[parent].method)(reverse(parent, args=parent_args)).status_code
+    status = getattr(client, MATRIX[name].method)(reverse(name, args=args)).status_code
+    if parent_status == 404:
+        assert status == 404, f"{name} answers {status} to an outsider while {parent} answers 404"
+    # The record is there: someone at practice A reaches its parent.
+    client.logout()
+    insider = sign_in_as(coordinator)
+    assert getattr(insider, MATRIX[parent].method)(reverse(parent, args=parent_args)).status_code != 404
