@@ -22,6 +22,10 @@ Rules, each with its message in the code below:
 - A profile with `one_row_per_patient` treats a second row with the same NHS number as an error;
   without it, a patient's rows are combined (EMIS: one row per coded condition) and a row that
   contradicts an earlier one for the same patient is an error.
+- A C0 control character other than tab, line feed and carriage return (NUL, ESC, …) in any cell is
+  an error for that cell (PostgreSQL text cannot hold NUL, and no clinical export has them: they mean
+  a damaged or mis-saved file); the report shows it escaped (`\\x00`), never raw. In the headings it
+  is a file-level error. XLSX files hold these characters as Excel's `_x0000_` escapes.
 """
 
 from __future__ import annotations
@@ -514,6 +518,35 @@ def split_full_name(text: str) -> tuple[str, str]:
     return family.strip(), " ".join(given.split())
 
 
+# --- Control characters -----------------------------------------------------------------------------
+
+CONTROL_CHARACTER = "contains a control character"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # C0 controls except tab, LF, CR
+_XLSX_CONTROL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f])_")  # how Excel writes them in XLSX (ST_Xstring)
+
+
+def escape_control(text: str) -> str:
+    """`text` with each control character shown as \\xNN, for a report that echoes a value."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def control_cells(cells: list[Any]) -> list[int]:
+    """The indexes of the cells that hold a control character (one search per row when none do)."""
+    if not _CONTROL.search("\t".join(cell for cell in cells if type(cell) is str)):
+        return []
+    return [index for index, cell in enumerate(cells) if type(cell) is str and _CONTROL.search(cell)]
+
+
+def headings_check(header: list[Any]) -> None:
+    """Raise FileRejected when a heading holds a control character."""
+    for index in control_cells(header):
+        raise FileRejected(
+            f"The heading of column {index + 1} (“{escape_control(header[index].strip())[:100]}”) contains "
+            "a control character: the file is damaged, or is not a CSV or XLSX file. Export it again and "
+            "import the new file."
+        )
+
+
 # --- Reading rows from CSV or XLSX -------------------------------------------------------------------
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -586,7 +619,13 @@ def _xlsx_value(value: Any) -> Any:
     """An XLSX cell as text, except dates, which stay dates (a date of birth needs no format)."""
     if isinstance(value, datetime):
         return value.date() if value.time() == datetime.min.time() else _cell_text(value)
-    if isinstance(value, (date, str)):
+    if isinstance(value, str):
+        # openpyxl leaves Excel's _x0000_ escapes as they are: decode those of control characters,
+        # so that the checks see the character the cell holds.
+        if "_x00" in value:
+            return _XLSX_CONTROL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
+        return value
+    if isinstance(value, date):
         return value
     return _cell_text(value)
 
@@ -665,6 +704,7 @@ def parse_population_file(
         raise FileRejected("The file is empty.")
     if _is_blank(header):
         raise FileRejected("The first row is blank: it must hold the column headings.")
+    headings_check(header)
     headings = [_cell_text(cell).replace("\ufeff", "").strip() for cell in header]
     if headings and headings[0].startswith("ï»¿"):
         headings[0] = headings[0][3:]
@@ -742,6 +782,7 @@ class _Parser:
             )
         self.fill_down = sorted(seen[key] for key in fill_down_keys if key in seen)
         self.width = len(headings)
+        self.mapped_indexes = frozenset(self.field_index.values())
 
         names = set(self.field_index)
         self.maps_names = bool(names & NAME_FIELDS)
@@ -981,6 +1022,22 @@ class _Parser:
                     result.rows += 1
                     continue
                 cells = [*cells[:width], *[""] * (width - len(cells))]
+            control = control_cells(cells)
+            if control:
+                # Each such cell is this row's error; the rest of the row is read without the control
+                # characters, so that nothing stores or echoes them (fill-down and notes included).
+                control_errors = [
+                    RowError(
+                        row,
+                        self.headings[index],
+                        escape_control(cells[index].strip())[:100] if index in self.mapped_indexes else "",
+                        CONTROL_CHARACTER,
+                    )
+                    for index in control
+                ]
+                cells = list(cells)
+                for index in control:
+                    cells[index] = _CONTROL.sub("", cells[index])
             if xlsx:
                 # Text stripped; a date cell stays a date in the date of birth column only.
                 cells = [
@@ -989,7 +1046,7 @@ class _Parser:
                 ]
             else:
                 cells = [c.strip() for c in cells]
-            if not any(cells):
+            if not control and not any(cells):
                 continue  # a blank row
             result.rows += 1
             if result.rows > self.max_rows:
@@ -998,6 +1055,11 @@ class _Parser:
                 )
             if on_progress is not None and result.rows % PROGRESS_EVERY == 0:
                 on_progress(result.rows)
+            if control and not any(cells):
+                # Nothing but control characters (a damaged file's padding): those are its errors.
+                errors.extend(control_errors)
+                invalid_rows.add(row)
+                continue
             for column in fill_down:
                 value = cells[column]
                 if value == "" or value is None:
@@ -1007,6 +1069,14 @@ class _Parser:
                     last[column] = value
             before = len(errors)
             values = self.convert(cells, row, errors)
+            if control:
+                # The control character is the cells' one error (not also what is left without it).
+                columns_with_control = {self.headings[index] for index in control}
+                errors[before:] = [
+                    *control_errors,
+                    *(error for error in errors[before:] if error.column not in columns_with_control),
+                ]
+                values = None
             raw_number = cells[nhs_index]
             if values is not None:
                 key = values["nhs_number"]

@@ -6,7 +6,7 @@ import io
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,23 @@ from django.utils import timezone
 
 from caseload.codes import Code
 from caseload.importing import (
+    CONTROL_CHARACTER,
     REPORT_HEADER,
+    XLSX_MAGIC,
     FileRejected,
     ParsedFile,
     PracticeInfo,
     RowError,
+    _cell_text,
+    _csv_rows,
+    _Invalid,
+    _is_blank,
+    _nhs_number,
+    _xlsx_rows,
+    control_cells,
+    escape_control,
+    heading_key,
+    headings_check,
     parse_population_file,
     report_csv,
 )
@@ -1550,19 +1562,6 @@ class CareEventFeed:
 
 def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> CareEventFeed:
     """Read and check every row. Raises FileRejected for a problem with the whole file."""
-    from datetime import datetime
-
-    from caseload.importing import (
-        XLSX_MAGIC,
-        _cell_text,
-        _csv_rows,
-        _Invalid,
-        _is_blank,
-        _nhs_number,
-        _xlsx_rows,
-        heading_key,
-    )
-
     profile = CARE_EVENT_FEED_PROFILE
     size = path.stat().st_size
     if size == 0:
@@ -1580,12 +1579,14 @@ def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> 
     header = next(rows, None)
     if header is None or _is_blank(header):
         raise FileRejected("The first row must hold the column headings.")
+    headings_check(header)
     headings = [heading_key(_cell_text(cell)) for cell in header]
     wanted = {heading_key(h): field for h, field in profile.column_map.items()}
     missing = [h for h in profile.column_map if heading_key(h) not in headings]
     if missing:
         raise FileRejected("The file has no column " + ", ".join(f"“{h}”" for h in missing) + ".")
     index = {wanted[h]: i for i, h in enumerate(headings) if h in wanted}
+    mapped = set(index.values())
     feed = CareEventFeed()
     feed.unmapped_columns = [
         _cell_text(c).strip() for c, h in zip(header, headings, strict=True) if h and h not in wanted
@@ -1600,6 +1601,21 @@ def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> 
         feed.rows += 1
         if feed.rows > settings.IMPORT_MAX_ROWS:
             raise FileRejected(f"The file has more than {settings.IMPORT_MAX_ROWS:,} rows. Split it.")
+        control = control_cells(cells)
+        if control:
+            # The row's error is each cell with a control character (shown escaped; an ignored
+            # column's value is not echoed), as in the population import.
+            feed.errors.extend(
+                RowError(
+                    number,
+                    _cell_text(header[i]).strip() if i < len(header) else "",
+                    escape_control(cells[i].strip())[:100] if i in mapped else "",
+                    CONTROL_CHARACTER,
+                )
+                for i in control
+            )
+            feed.invalid_rows += 1
+            continue
         cell = {field: _cell_text(cells[i]).strip() if i < len(cells) else "" for field, i in index.items()}
         errors: list[RowError] = []
         record: dict[str, Any] = {}

@@ -217,3 +217,105 @@ def test_the_fast_nhs_number_check_agrees_with_pcn_nhs_number():
         except _Invalid:
             accepted = False
         assert accepted == is_valid(number), number
+
+
+# --- Control characters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1b", "\x1f"])
+def test_a_control_character_in_a_cell_is_a_row_error_shown_escaped(tmp_path, character):
+    profile = Profile(column_map={**BASIC, "Surname": "family_name"})
+
+    result = parse(
+        tmp_path,
+        f"NHS number,Practice,Surname\n9990000018,P99001,O{character}Brien\n9990000026,P99001,Jones\n",
+        profile,
+    )
+
+    assert result.errors == [
+        RowError(2, "Surname", f"O\\x{ord(character):02x}Brien", "contains a control character")
+    ]
+    assert result.records == [("9990000026", 1, "", "Jones")]
+    assert (result.rows, result.invalid_rows) == (2, 1)
+
+
+def test_tabs_and_line_breaks_in_a_cell_are_not_control_characters(tmp_path):
+    profile = Profile(column_map={**BASIC, "Address": "address"})
+
+    result = parse(
+        tmp_path, 'NHS number,Practice,Address\n9990000018,P99001,"1 High St\tFlat 2\r\nTown"\n', profile
+    )
+
+    assert result.errors == []
+    assert result.records == [("9990000018", 1, "1 High St\tFlat 2\r\nTown")]
+
+
+def test_a_control_character_is_the_cells_only_error_and_an_ignored_columns_value_is_not_echoed(tmp_path):
+    profile = Profile(column_map={**BASIC, "Sex": "sex"})
+
+    result = parse(
+        tmp_path, "NHS number,Practice,Sex,Notes\n9990000018\x00,P99001,F\x00,private\x00note\n", profile
+    )
+
+    assert result.errors == [
+        RowError(2, "NHS number", "9990000018\\x00", "contains a control character"),
+        RowError(2, "Sex", "F\\x00", "contains a control character"),
+        RowError(2, "Notes", "", "contains a control character"),
+    ]
+    assert (result.records, result.invalid_rows) == ([], 1)
+
+
+def test_a_control_character_in_a_filled_down_patient_keeps_its_other_rows_out(tmp_path):
+    profile = Profile(
+        column_map={**BASIC, "Code Term": "condition_term"},
+        fill_down=["NHS number", "Practice"],
+        one_row_per_patient=False,
+    )
+
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n"
+        "9990000018,P99001,Asthma\x00\n,,COPD\n"
+        "9990000026,P99001,Asthma\n,,Dementia\x07\n,,COPD\n"
+        "9990000034,P99001,Asthma\n",
+        profile,
+    )
+
+    assert result.errors == [
+        RowError(2, "Code Term", "Asthma\\x00", "contains a control character"),
+        RowError(
+            3, "NHS number", "999 000 0018", "not imported: row 2 for the same NHS number has a problem"
+        ),
+        RowError(
+            4, "NHS number", "999 000 0026", "not imported: row 5 for the same NHS number has a problem"
+        ),
+        RowError(5, "Code Term", "Dementia\\x07", "contains a control character"),
+        RowError(
+            6, "NHS number", "999 000 0026", "not imported: row 5 for the same NHS number has a problem"
+        ),
+    ]
+    assert result.records == [("9990000034", 1, int(LongTermCondition.ASTHMA))]
+
+
+def test_a_control_character_in_the_headings_is_a_file_problem(tmp_path):
+    with pytest.raises(FileRejected) as rejected:
+        parse(
+            tmp_path, "NHS number,Practice,Sur\x00name\n9990000018,P99001,Jones\n", Profile(column_map=BASIC)
+        )
+
+    assert rejected.value.message == (
+        "The heading of column 3 (“Sur\\x00name”) contains a control character: the file is damaged, or is "
+        "not a CSV or XLSX file. Export it again and import the new file."
+    )
+
+
+def test_a_row_of_nothing_but_control_characters_is_an_error_not_a_blank_row(tmp_path):
+    result = parse(
+        tmp_path, "NHS number,Practice\n9990000018,P99001\n\x00\x00,\x00\n", Profile(column_map=BASIC)
+    )
+
+    assert result.errors == [
+        RowError(3, "NHS number", "\\x00\\x00", "contains a control character"),
+        RowError(3, "Practice", "\\x00", "contains a control character"),
+    ]
+    assert (result.rows, result.invalid_rows, result.records) == (2, 1, [("9990000018", 1)])

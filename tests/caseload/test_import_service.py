@@ -443,6 +443,95 @@ def test_row_with_more_cells_than_headings_is_invalid(profiles, practice_a, tmp_
     ]
 
 
+# --- Control characters: a row error, never a crash ------------------------------------------------------
+
+CONTROL = "contains a control character"
+
+
+def test_control_characters_in_cells_refuse_the_file_with_row_errors(profiles, practice_a, tmp_path):
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1),
+        canonical_row(N2, family="O\x00Brien"),
+        canonical_row(N3, sex="F\x00"),
+    )
+    before = state()
+
+    batch = run(path, profiles["canonical"])
+
+    assert_refused(
+        batch,
+        before,
+        "2 rows have a problem, so nothing was imported. "
+        "Correct the file and import it again, or choose to skip the invalid rows.",
+    )
+    assert batch.counts == {"rows": 3, "new": 0, "updated": 0, "unchanged": 0, "invalid": 2}
+    assert batch.report["errors"] == [
+        [3, "family_name", "O\\x00Brien", CONTROL],
+        [4, "sex", "F\\x00", CONTROL],
+    ]
+    assert report_rows(batch) == [
+        ["3", "family_name", "O\\x00Brien", CONTROL],
+        ["4", "sex", "F\\x00", CONTROL],
+    ]
+
+
+def test_skipping_rows_with_control_characters_imports_the_others(profiles, practice_a, tmp_path, write_path):
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1, given="Zo\x00e"),
+        canonical_row(N2),
+        canonical_row(N3).replace("1 High Street", "1 High\x1bStreet"),
+    )
+
+    batch = run(path, profiles["canonical"], skip_invalid=True)
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 3, "new": 1, "updated": 0, "unchanged": 0, "invalid": 2}
+    assert batch.report["errors"] == [
+        [2, "given_name", "Zo\\x00e", CONTROL],
+        [4, "address", "1 High\\x1bStreet", CONTROL],
+    ]
+    assert list(Patient.objects.values_list("nhs_number", flat=True)) == [N2]
+
+
+def test_a_control_character_in_the_headings_refuses_the_file(profiles, practice_a, tmp_path):
+    path = write_csv(
+        tmp_path / "f.csv", CANONICAL_HEADER.replace("postcode", "post\x00code"), canonical_row(N1)
+    )
+    before = state()
+
+    batch = run(path, profiles["canonical"])
+
+    message = (
+        "The heading of column 8 (“post\\x00code”) contains a control character: the file is damaged, or is "
+        "not a CSV or XLSX file. Export it again and import the new file."
+    )
+    assert_refused(batch, before, message)
+    assert report_rows(batch) == [["", "", "", message]]
+
+
+def test_an_xlsx_cell_with_excels_escape_for_a_control_character_is_a_row_error(
+    profiles, sample_practices, tmp_path
+):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(ICB_HEADER.split(","))
+    sheet.append(["9990010005", "P99002", date(1959, 1, 20), "M", 58.3, 0.24, 4, 0, 0, "N_x0000_"])
+    sheet.append(["9990010072", "P99001", date(1968, 11, 26), "M", 55.1, 0.12, 0, 0, 1, "N"])
+    path = tmp_path / "extract.xlsx"
+    workbook.save(path)
+
+    batch = run(path, profiles["icb-risk"], skip_invalid=True)
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 1}
+    assert batch.report["errors"] == [[2, "care_home_resident", "N\\x00", CONTROL]]
+    assert list(Patient.objects.values_list("nhs_number", flat=True)) == ["9990010072"]
+
+
 # --- Re-imports -------------------------------------------------------------------------------------
 
 
