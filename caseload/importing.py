@@ -648,8 +648,13 @@ def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_xlsx_value(value) for value in values]
+        try:
+            for values in sheet.iter_rows(values_only=True):
+                yield [_xlsx_value(value) for value in values]
+        except Exception:  # the sheet's XML is read as the rows are: damage shows up here
+            raise FileRejected(
+                "The XLSX file could not be read to the end: it is damaged. Save it again from Excel, or as CSV."
+            ) from None
     finally:
         workbook.close()
 

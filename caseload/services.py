@@ -3,7 +3,9 @@
 import csv
 import hashlib
 import io
+import logging
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -186,6 +188,9 @@ _NEW_PATIENT_DEFAULTS: dict[str, Any] = {
 }
 
 
+_log = logging.getLogger(__name__)
+
+
 class _Refused(Exception):
     """The import cannot go ahead; the message is for the person who started it."""
 
@@ -249,6 +254,8 @@ def population_import_preview(*, batch: ImportBatch) -> ImportBatch:
             )  # fmt: skip
     except (FileRejected, _Refused) as problem:
         return _batch_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay CHECKING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
@@ -298,6 +305,8 @@ def population_import_run(*, batch: ImportBatch) -> ImportBatch:
         return batch
     if batch.attempts > IMPORT_MAX_ATTEMPTS:
         _batch_fail(batch, f"The import stopped after {IMPORT_MAX_ATTEMPTS} attempts. Nothing was imported.")
+    elif not batch.file:
+        _batch_fail(batch, "The uploaded file is no longer there. Upload it again.")
     else:
         _population_import(batch, path=Path(batch.file.path))
     _batch_delete_upload(batch)
@@ -382,13 +391,28 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
             )
             Path(f"{target}.report.csv").write_text(report_csv([], message=message), encoding="utf-8-sig")
             continue
-        batch = population_import_file(
-            path=claimed, profile=profile, skip_invalid=settings.IMPORT_DROP_SKIP_INVALID, filename=path.name
-        )
-        folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
-        target = root / folder / claimed.name
-        claimed.rename(target)
-        Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
+        try:
+            batch = population_import_file(
+                path=claimed,
+                profile=profile,
+                skip_invalid=settings.IMPORT_DROP_SKIP_INVALID,
+                filename=path.name,
+            )
+            folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
+            target = root / folder / claimed.name
+            claimed.rename(target)
+            Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
+        except Exception as error:  # the file must not sit in processing/, nor stop the other files
+            kind = _crash_log(f"Drop-folder file {slug}/{path.name}", error)
+            if claimed.exists():
+                target = root / DROP_FOLDER_FAILED / claimed.name
+                claimed.rename(target)
+                message = (
+                    f"The file could not be imported because of an unexpected error ({kind}). The details "
+                    "are in the server's log. Move the file back into its profile's folder to try again."
+                )
+                Path(f"{target}.report.csv").write_text(report_csv([], message=message), encoding="utf-8-sig")
+            continue
         batches.append(batch)
     return batches
 
@@ -433,6 +457,8 @@ def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
         return _batch_fail(batch, str(problem))
     except _AlreadyDone:
         batch.refresh_from_db()
+    except Exception as error:  # anything else: the batch must not stay RUNNING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
@@ -842,7 +868,38 @@ def _batch_fail(batch: ImportBatch, message: str) -> ImportBatch:
         None, "population.import", user=batch.created_by, batch_id=batch.pk, profile=batch.source,
         status=batch.status, error=message, patient_list="not listed: nothing was written",
     )  # fmt: skip
+    _batch_delete_upload(batch)
     return batch
+
+
+def _crash_log(what: str, error: Exception) -> str:
+    """Log an unexpected error with its traceback, but not its message: a database error's message
+    quotes the row it failed on, and no patient data goes in the logs (DESIGN.md). Returns the
+    error's kind, for the person who started the import."""
+    kind = type(error).__name__
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    _log.error(
+        "%s failed: %s%s\nTraceback (most recent call last):\n%s",
+        what,
+        kind,
+        f" (SQLSTATE {sqlstate})" if sqlstate else "",
+        "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+    )
+    return kind
+
+
+def _batch_crashed(batch: ImportBatch, error: Exception) -> ImportBatch:
+    """A worker raised something unexpected: the batch ends FAILED with the reason, never stays
+    CHECKING or RUNNING. The write is one transaction, already rolled back, so nothing was imported."""
+    kind = _crash_log(f"Import batch {batch.pk}", error)
+    batch.refresh_from_db()  # what was set on it before the error was rolled back
+    message = (
+        f"The import stopped because of an unexpected error ({kind}), so nothing was imported. "
+        f"The details are in the server's log under import batch {batch.pk}."
+    )
+    if batch.source == CARE_EVENT_FEED_SOURCE:
+        return _care_event_feed_fail(batch, message)
+    return _batch_fail(batch, message)
 
 
 def _batch_report_text(batch: ImportBatch) -> str:
@@ -1779,7 +1836,6 @@ def _care_event_feed_report(batch: ImportBatch, feed: CareEventFeed, counts: dic
         _batch_store_report(batch, report_csv(feed.errors))
 
 
-@transaction.atomic
 def care_event_feed_upload(*, upload: UploadedFile, by: User) -> ImportBatch:
     """Keep the uploaded feed and check it (synchronously: feeds are a day's events). Writes no events."""
     suffix = Path(upload.name or "").suffix.lower()
@@ -1795,54 +1851,48 @@ def care_event_feed_upload(*, upload: UploadedFile, by: User) -> ImportBatch:
         file_sha256=digest.hexdigest(), created_by=by, status=ImportBatch.Status.CHECKING, attempts=1,
     )  # fmt: skip
     try:
-        feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+        with transaction.atomic():
+            feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+            counts = _care_event_feed_counts(feed, batch=batch, write=False, by=by)
+            _care_event_feed_report(batch, feed, counts)
+            batch.status = ImportBatch.Status.CHECKED
+            batch.save()
+            audit(
+                None,
+                "care_event_feed.preview",
+                user=by,
+                batch_id=batch.pk,
+                counts=counts,
+                patient_list="not listed: nothing was written",
+            )
     except FileRejected as problem:
-        batch.status, batch.error_message, batch.finished_at = (
-            ImportBatch.Status.FAILED,
-            str(problem),
-            timezone.now(),
-        )
-        batch.counts = {"rows": 0, "new": 0, "unchanged": 0, "unmatched": 0, "invalid": 0}
-        batch.save()
-        _batch_delete_upload(batch)
-        return batch
-    counts = _care_event_feed_counts(feed, batch=batch, write=False, by=by)
-    _care_event_feed_report(batch, feed, counts)
-    batch.status = ImportBatch.Status.CHECKED
-    batch.save()
-    audit(
-        None,
-        "care_event_feed.preview",
-        user=by,
-        batch_id=batch.pk,
-        counts=counts,
-        patient_list="not listed: nothing was written",
-    )
+        return _care_event_feed_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay CHECKING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
 def care_event_feed_import(*, batch: ImportBatch, skip_invalid: bool, by: User | None) -> ImportBatch:
     """Import a checked feed: all or nothing unless `skip_invalid`. Idempotent (see above)."""
-    with transaction.atomic():
-        status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
-        if status != ImportBatch.Status.CHECKED:
-            raise ValidationError("This import has already started or ended.", code="not_checked")
-        try:
-            feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
-        except (FileRejected, FileNotFoundError, ValueError) as problem:
-            batch.status, batch.error_message, batch.finished_at = (
-                ImportBatch.Status.FAILED,
-                str(problem),
-                timezone.now(),
-            )
-            batch.save()
-            return batch
-        if feed.invalid_rows and not skip_invalid:
-            raise ValidationError(
-                "The file has invalid rows: import only the valid ones, or correct the file and upload it again.",
-                code="invalid_rows",
-            )
-        return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+    try:
+        with transaction.atomic():
+            status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
+            if status != ImportBatch.Status.CHECKED:
+                raise ValidationError("This import has already started or ended.", code="not_checked")
+            try:
+                feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+            except (FileRejected, FileNotFoundError, ValueError) as problem:
+                return _care_event_feed_fail(batch, str(problem))
+            if feed.invalid_rows and not skip_invalid:
+                raise ValidationError(
+                    "The file has invalid rows: import only the valid ones, or correct the file and upload it again.",
+                    code="invalid_rows",
+                )
+            return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+    except ValidationError:
+        raise
+    except Exception as error:  # anything else: the batch must not stay CHECKED (see _batch_crashed)
+        return _batch_crashed(batch, error)
 
 
 def care_event_feed_import_file(
@@ -1857,30 +1907,36 @@ def care_event_feed_import_file(
     )  # fmt: skip
     try:
         feed = care_event_feed_parse(path=path, user=by)
+        with transaction.atomic():
+            if feed.invalid_rows and not skip_invalid:
+                counts = {
+                    "rows": feed.rows,
+                    "new": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "unmatched": 0,
+                    "invalid": feed.invalid_rows,
+                }
+                _care_event_feed_report(batch, feed, counts)
+                batch.status, batch.finished_at = ImportBatch.Status.FAILED, timezone.now()
+                batch.error_message = f"{feed.invalid_rows:,} row{'s have' if feed.invalid_rows != 1 else ' has'} a problem, so nothing was imported."
+                batch.save()
+                return batch
+            return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
     except FileRejected as problem:
-        batch.status, batch.error_message, batch.finished_at = (
-            ImportBatch.Status.FAILED,
-            str(problem),
-            timezone.now(),
-        )
-        batch.save()
-        return batch
-    with transaction.atomic():
-        if feed.invalid_rows and not skip_invalid:
-            counts = {
-                "rows": feed.rows,
-                "new": 0,
-                "updated": 0,
-                "unchanged": 0,
-                "unmatched": 0,
-                "invalid": feed.invalid_rows,
-            }
-            _care_event_feed_report(batch, feed, counts)
-            batch.status, batch.finished_at = ImportBatch.Status.FAILED, timezone.now()
-            batch.error_message = f"{feed.invalid_rows:,} row{'s have' if feed.invalid_rows != 1 else ' has'} a problem, so nothing was imported."
-            batch.save()
-            return batch
-        return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+        return _care_event_feed_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay RUNNING (see _batch_crashed)
+        return _batch_crashed(batch, error)
+
+
+def _care_event_feed_fail(batch: ImportBatch, message: str) -> ImportBatch:
+    """The feed cannot be imported: nothing was written; say why. The uploaded copy goes."""
+    batch.status, batch.error_message, batch.finished_at = ImportBatch.Status.FAILED, message, timezone.now()
+    if not batch.counts:
+        batch.counts = {"rows": 0, "new": 0, "unchanged": 0, "unmatched": 0, "invalid": 0}
+    batch.save()
+    _batch_delete_upload(batch)
+    return batch
 
 
 def _care_event_feed_write(
