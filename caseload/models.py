@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any, Self
@@ -315,6 +315,10 @@ class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
             return self
         return self.filter(models.Q(created_by=user) | models.Q(created_by__isnull=True))
 
+    def stuck(self, *, since: datetime) -> Self:
+        """Batches still checking, waiting or running that have shown no sign of life since `since`."""
+        return self.filter(status__in=ImportBatch.WORKING, updated_at__lt=since)
+
 
 class ImportBatch(models.Model):
     """One population import: who, when, which file (by hash), what happened.
@@ -322,6 +326,8 @@ class ImportBatch(models.Model):
     The web upload goes CHECKING (the preview is computed in the background) → CHECKED (the user
     sees the counts and the errors) → PENDING (they chose to import) → RUNNING → DONE or FAILED;
     CANCELLED when they decide not to. Command-line and drop-folder imports start at RUNNING.
+    A batch left CHECKING, PENDING or RUNNING with no sign of life for IMPORT_STUCK_AFTER_MINUTES
+    (its worker was killed) is failed by the drop-folder sweep (caseload.services).
     """
 
     class Status(models.TextChoices):
@@ -332,6 +338,8 @@ class ImportBatch(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    WORKING = (Status.CHECKING, Status.PENDING, Status.RUNNING)  # queued or being worked on
 
     source = models.CharField(max_length=100)
     profile = models.ForeignKey(
@@ -345,6 +353,8 @@ class ImportBatch(models.Model):
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="import_batches"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The worker's sign of life: set by each save, each claim of the batch and each progress update.
+    updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(default=False)
@@ -361,6 +371,8 @@ class ImportBatch(models.Model):
     report_file = models.FileField(upload_to="imports/reports/", max_length=200, blank=True)
     unmapped_columns = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
+    # A drop-folder import's file, by its name in IMPORT_DROP_DIR/processing/ while it is imported.
+    drop_file = models.CharField(max_length=255, blank=True)
 
     objects = ImportBatchQuerySet.as_manager()
 
@@ -377,7 +389,7 @@ class ImportBatch(models.Model):
     @property
     def is_working(self) -> bool:
         """Background work is queued or running: the page polls for progress."""
-        return self.status in {self.Status.CHECKING, self.Status.PENDING, self.Status.RUNNING}
+        return self.status in self.WORKING
 
     @property
     def error_count(self) -> int:

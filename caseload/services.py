@@ -8,7 +8,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +231,7 @@ def population_import_preview(*, batch: ImportBatch) -> ImportBatch:
     Runs once per batch (a redelivered task finds the batch already CHECKED and does nothing).
     """
     claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.CHECKING).update(
-        attempts=models.F("attempts") + 1
+        attempts=models.F("attempts") + 1, updated_at=timezone.now()
     )
     batch.refresh_from_db()
     if not claimed:
@@ -276,7 +276,7 @@ def population_import_start(*, batch: ImportBatch, skip_invalid: bool, by: User)
     batch.skip_invalid = skip_invalid
     batch.attempts = 0
     batch.rows_done = 0
-    batch.save(update_fields=["status", "skip_invalid", "attempts", "rows_done"])
+    batch.save(update_fields=["status", "skip_invalid", "attempts", "rows_done", "updated_at"])
     transaction.on_commit(lambda: population_import_run_task.delay(batch.pk))
     return batch
 
@@ -299,7 +299,7 @@ def population_import_run(*, batch: ImportBatch) -> ImportBatch:
     """Import the batch's stored file (the web upload, after its preview). Safe to run twice."""
     claimed = ImportBatch.objects.filter(
         pk=batch.pk, status__in=[ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING]
-    ).update(status=ImportBatch.Status.RUNNING, attempts=models.F("attempts") + 1)
+    ).update(status=ImportBatch.Status.RUNNING, attempts=models.F("attempts") + 1, updated_at=timezone.now())
     batch.refresh_from_db()
     if not claimed:
         return batch
@@ -321,12 +321,15 @@ def population_import_file(
     dry_run: bool = False,
     skip_invalid: bool = False,
     filename: str = "",
+    drop_file: str = "",
 ) -> ImportBatch:
     """Import a file from the command line or the drop folder, in one go.
 
     `by` (optional) is who the import is for: their practices limit which rows may be imported.
     Without it (the drop folder, or the command without --user) every practice in the PCN may be.
     A dry run checks the file and counts what would change, and writes no patient data.
+    `drop_file`: the file's name in the drop folder's processing/ (kept on the batch, so that the
+    file is not lost there if the import's worker dies).
     """
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -342,6 +345,7 @@ def population_import_file(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         attempts=1,
+        drop_file=drop_file,
     )
     return _population_import(batch, path=path)
 
@@ -353,7 +357,10 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
     file), imported with no user (every practice in scope), then moved to done/ or failed/ with its
     report beside it (<name>.report.csv). Files still being written (changed in the last
     IMPORT_DROP_MIN_AGE_SECONDS), hidden files and .part/.tmp files are left for the next sweep.
+
+    Each sweep first fails the batches that are stuck (population_import_stuck_fail).
     """
+    population_import_stuck_fail()
     root = Path(settings.IMPORT_DROP_DIR)
     if not root.is_dir():
         return []
@@ -397,6 +404,7 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
                 profile=profile,
                 skip_invalid=settings.IMPORT_DROP_SKIP_INVALID,
                 filename=path.name,
+                drop_file=claimed.name,
             )
             folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
             target = root / folder / claimed.name
@@ -417,6 +425,66 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
     return batches
 
 
+def population_import_stuck_fail(*, now: datetime | None = None) -> list[ImportBatch]:
+    """Fail every batch left checking, waiting or running with no sign of life (no claim, progress
+    or save) for IMPORT_STUCK_AFTER_MINUTES: its worker was killed (out of memory, a restart, the
+    task time limit), so nothing will finish it. Nothing was imported: the write and the DONE status
+    are one transaction.
+
+    A batch whose row is locked is left alone: its import is writing (_population_write holds the
+    lock until it commits). A drop-folder file is moved from processing/ to failed/ with its report,
+    not back into the queue: a file that killed its worker would kill the next one too.
+    """
+    minutes = settings.IMPORT_STUCK_AFTER_MINUTES
+    since = (now or timezone.now()) - timedelta(minutes=minutes)
+    failed = []
+    for pk in ImportBatch.objects.stuck(since=since).values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = (
+                ImportBatch.objects.select_for_update(skip_locked=True)
+                .stuck(since=since)
+                .filter(pk=pk)
+                .first()
+            )
+            if batch is None:
+                continue  # it came back to life, or its import holds the lock
+            what = {
+                ImportBatch.Status.CHECKING: "Checking the file stopped without finishing",
+                ImportBatch.Status.PENDING: "The import did not start",
+                ImportBatch.Status.RUNNING: "The import stopped without finishing",
+            }[ImportBatch.Status(batch.status)]
+            again = (
+                "Move the file from the drop folder's failed/ back into its profile's folder to try again."
+                if batch.drop_file
+                else "Import the file again."
+            )
+            message = (
+                f"{what}: nothing was heard from it for {minutes} minutes (the server may have been restarted, "
+                f"or run out of memory). Nothing was imported. {again}"
+            )
+            _log.warning("Import batch %s stuck since %s: failed", batch.pk, batch.updated_at.isoformat())
+            if batch.source == CARE_EVENT_FEED_SOURCE:
+                _care_event_feed_fail(batch, message)
+            else:
+                _batch_fail(batch, message)
+        if batch.drop_file:
+            _drop_file_fail(batch)
+        failed.append(batch)
+    return failed
+
+
+def _drop_file_fail(batch: ImportBatch) -> None:
+    """Move a failed batch's drop-folder file from processing/ to failed/, with its report beside it."""
+    root = Path(settings.IMPORT_DROP_DIR)
+    claimed = root / DROP_FOLDER_PROCESSING / batch.drop_file
+    if not claimed.is_file():
+        return  # already moved (the import ended after all), or removed by hand
+    target = root / DROP_FOLDER_FAILED / batch.drop_file
+    target.parent.mkdir(exist_ok=True)
+    claimed.rename(target)
+    Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
+
+
 def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
     """Check the file, then (unless it is a dry run or refused) write it, the batch's outcome and the
     audit event in one transaction."""
@@ -434,6 +502,8 @@ def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
                 }
             else:
                 counts = _population_write(batch, parsed, write=not batch.dry_run)
+            if not _batch_still(batch, ImportBatch.Status.RUNNING):
+                raise _AlreadyDone  # another run finished it, or the stuck sweep failed it: leave it
             batch.rows_total = batch.rows_done = parsed.rows
             _batch_report(batch, parsed, counts)
             batch.finished_at = timezone.now()
@@ -480,7 +550,7 @@ def _population_parse(batch: ImportBatch, *, path: Path, user: User | None) -> P
         # Outside the import's transaction, so that the page polling for progress sees it.
         if time.monotonic() - last_update[0] >= 0.5:
             last_update[0] = time.monotonic()
-            ImportBatch.objects.filter(pk=batch.pk).update(rows_done=rows)
+            ImportBatch.objects.filter(pk=batch.pk).update(rows_done=rows, updated_at=timezone.now())
 
     try:
         parsed = parse_population_file(
@@ -510,12 +580,9 @@ def _population_write(batch: ImportBatch, parsed: ParsedFile, *, write: bool) ->
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_KEY])
-    if (
-        write
-        and ImportBatch.objects.select_for_update()
-        .filter(pk=batch.pk, status=ImportBatch.Status.DONE)
-        .exists()
-    ):
+    # Writing: lock the batch's row until the transaction ends. The stuck sweep leaves a locked batch
+    # alone (its import is alive), and a batch no longer RUNNING is not written again.
+    if write and not _batch_still(batch, ImportBatch.Status.RUNNING):
         raise _AlreadyDone
     if _use_copy():
         new, updated = _pg_write(batch, parsed, write=write)

@@ -1,16 +1,22 @@
 """Imports that go wrong: whatever a worker raises, its batch ends FAILED with the reason (no patient
-data in the reason or the log), and nothing is written."""
+data in the reason or the log), and nothing is written; a batch whose worker died is failed by the
+sweep after IMPORT_STUCK_AFTER_MINUTES."""
 
+import csv
+import io
 import os
 import shutil
+import threading
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.utils import timezone
 from openpyxl import Workbook
 
 from caseload import services
@@ -22,9 +28,15 @@ from caseload.services import (
     population_import_drop_folder_sweep,
     population_import_file,
     population_import_start,
+    population_import_stuck_fail,
     population_import_upload,
 )
-from caseload.tasks import population_import_preview_task, population_import_run_task
+from caseload.tasks import (
+    population_import_preview_task,
+    population_import_run_task,
+    population_import_sweep_task,
+)
+from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import CANONICAL_HEADER, ICB_HEADER, ICB_SAMPLE, canonical_row, state
 
@@ -271,3 +283,173 @@ def test_a_feed_import_that_raises_ends_failed_and_writes_nothing(manager, pract
         ImportBatch.Status.FAILED,
         crash_message(again, "DataError"),
     )
+
+
+# --- Stuck batches: the sweep fails them ------------------------------------------------------------
+
+
+def stuck_message(what: str, again: str = "Import the file again.") -> str:
+    return (
+        f"{what}: nothing was heard from it for 30 minutes (the server may have been restarted, or run out "
+        f"of memory). Nothing was imported. {again}"
+    )
+
+
+def silent_for(batch: ImportBatch, minutes: float) -> ImportBatch:
+    ImportBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+    return batch
+
+
+def test_the_sweep_fails_batches_silent_for_longer_than_the_timeout(manager, profiles, settings, tmp_path):
+    settings.IMPORT_DROP_DIR = tmp_path / "no-drop-folder"  # the sweep looks for stuck batches anyway
+    checking = silent_for(upload(manager, profiles["canonical"]), 31)
+    pending = silent_for(upload(manager, profiles["canonical"]), 31)
+    ImportBatch.objects.filter(pk=pending.pk).update(status=ImportBatch.Status.PENDING)
+    running = silent_for(
+        ImportBatch.objects.create(
+            source="x", profile=profiles["canonical"], status=ImportBatch.Status.RUNNING
+        ),
+        45,
+    )
+    alive = silent_for(
+        ImportBatch.objects.create(
+            source="x", profile=profiles["canonical"], status=ImportBatch.Status.RUNNING
+        ),
+        29,
+    )
+    checked = silent_for(
+        ImportBatch.objects.create(
+            source="x", profile=profiles["canonical"], status=ImportBatch.Status.CHECKED
+        ),
+        600,
+    )
+    before = state()
+
+    population_import_sweep_task()
+
+    for batch in (checking, pending, running, alive, checked):
+        batch.refresh_from_db()
+    assert (checking.status, checking.error_message) == (
+        ImportBatch.Status.FAILED,
+        stuck_message("Checking the file stopped without finishing"),
+    )
+    assert (pending.status, pending.error_message) == (
+        ImportBatch.Status.FAILED,
+        stuck_message("The import did not start"),
+    )
+    assert (running.status, running.error_message) == (
+        ImportBatch.Status.FAILED,
+        stuck_message("The import stopped without finishing"),
+    )
+    assert (alive.status, checked.status) == (ImportBatch.Status.RUNNING, ImportBatch.Status.CHECKED)
+    assert not checking.file and not pending.file  # the uploaded copies are deleted
+    assert checking.finished_at is not None
+    assert state() == before
+    assert AuditEvent.objects.filter(action="population.import", detail__status="failed").count() == 3
+
+    # A redelivered task for a failed batch does nothing.
+    population_import_run_task(running.pk)
+    running.refresh_from_db()
+    assert running.status == ImportBatch.Status.FAILED
+
+
+def test_the_timeout_is_a_setting(manager, profiles, settings):
+    settings.IMPORT_STUCK_AFTER_MINUTES = 5
+    batch = silent_for(
+        ImportBatch.objects.create(
+            source="x", profile=profiles["canonical"], status=ImportBatch.Status.RUNNING
+        ),
+        6,
+    )
+
+    assert population_import_stuck_fail() == [batch]
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert "nothing was heard from it for 5 minutes" in batch.error_message
+
+
+def test_a_stuck_drop_folder_import_moves_its_file_to_failed_with_its_report(
+    drop, profiles, sample_practices
+):
+    claimed = drop / "processing" / "20261201-0900-icb-risk-march.csv"
+    claimed.parent.mkdir()
+    shutil.copy(ICB_SAMPLE, claimed)
+    batch = silent_for(
+        ImportBatch.objects.create(
+            source="ICB risk-stratification extract", profile=profiles["icb-risk"], filename="march.csv",
+            status=ImportBatch.Status.RUNNING, drop_file=claimed.name,
+        ),
+        31,
+    )  # fmt: skip
+
+    assert population_import_drop_folder_sweep() == []  # and the file is not imported again
+
+    batch.refresh_from_db()
+    message = stuck_message(
+        "The import stopped without finishing",
+        "Move the file from the drop folder's failed/ back into its profile's folder to try again.",
+    )
+    assert (batch.status, batch.error_message) == (ImportBatch.Status.FAILED, message)
+    assert list((drop / "processing").iterdir()) == []
+    failed = drop / "failed" / claimed.name
+    assert failed.read_bytes() == ICB_SAMPLE.read_bytes()
+    assert list(csv.reader(io.StringIO(Path(f"{failed}.report.csv").read_text(encoding="utf-8-sig")))) == [
+        ["Row", "Column", "Value", "Reason"],
+        ["", "", "", message],
+    ]
+    assert Patient.objects.count() == 0
+
+
+def test_a_worker_that_comes_back_after_the_sweep_failed_its_batch_writes_nothing(
+    profiles, practice_a, tmp_path, monkeypatch
+):
+    path = tmp_path / "f.csv"
+    path.write_text(f"{CANONICAL_HEADER}\n{canonical_row(N1)}\n", encoding="utf-8")
+    real_parse = services._population_parse
+
+    def parse_slowly(batch, **kwargs):
+        parsed = real_parse(batch, **kwargs)
+        population_import_stuck_fail(now=timezone.now() + timedelta(minutes=31))  # meanwhile…
+        return parsed
+
+    monkeypatch.setattr(services, "_population_parse", parse_slowly)
+
+    batch = population_import_file(path=path, profile=profiles["canonical"])
+
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.error_message == stuck_message("The import stopped without finishing")
+    assert Patient.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_holding_its_row_lock_is_not_taken_for_stuck(profiles):
+    """While an import writes, it holds its batch's row lock: the sweep (another connection) skips it."""
+    batch = silent_for(
+        ImportBatch.objects.create(
+            source="x", profile=profiles["canonical"], status=ImportBatch.Status.RUNNING
+        ),
+        31,
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def writing_import() -> None:
+        try:
+            with transaction.atomic():
+                ImportBatch.objects.select_for_update().get(pk=batch.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=writing_import)
+    worker.start()
+    try:
+        assert locked.wait(10)
+        assert population_import_stuck_fail() == []
+    finally:
+        release.set()
+        worker.join()
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.RUNNING
+    assert population_import_stuck_fail() == [batch]  # once the lock has gone, it is stuck
