@@ -46,7 +46,7 @@ from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 
-from caseload.models import LTC_LABELS, LongTermCondition, efi_category
+from caseload.models import LTC_LABELS, ImportProfile, LongTermCondition, efi_category
 from pcn.nhs_number import format_nhs_number, is_impossible_chi_date, normalise, validate_nhs_number
 
 # --- The fields a column can map to --------------------------------------------------------------
@@ -554,45 +554,76 @@ XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252 (cp1252)"}
 
 
-def _decode_problem(path: Path, encoding: str) -> FileRejected:
+def detect_encoding(path: Path) -> str:
+    """UTF-8 ("utf-8-sig": a byte order mark is dropped) when the file starts with UTF-8's byte order
+    mark or all of it reads as UTF-8, otherwise Windows-1252, what Excel's plain “CSV” writes on UK
+    Windows. Text in Windows-1252 beyond ASCII (£, ë, ’) is almost never also valid UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        if handle.read(3) == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        handle.seek(0)
+        try:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _decode_problem(path: Path, encoding: str, *, detected: bool) -> FileRejected:
     raw = path.read_bytes()
     try:
         raw.decode(encoding)
     except UnicodeDecodeError as error:
         row = raw.count(b"\n", 0, error.start) + 1
+        where = f"the first character that cannot be read is in row {row}"
+        if detected and encoding.startswith("utf-8"):
+            return FileRejected(
+                f"The file starts with UTF-8's byte order mark but is not in UTF-8: {where}. Save it again "
+                "as “CSV UTF-8” in Excel and import that."
+            )
+        if detected:
+            return FileRejected(
+                f"The file is neither UTF-8 nor Windows-1252: {where}. Save it as “CSV UTF-8” in Excel and "
+                "import that."
+            )
         if encoding.startswith("utf-8"):
             advice = (
-                "Save it as “CSV UTF-8” in Excel, or ask an administrator to set this profile's "
-                "encoding to Windows-1252 (cp1252)."
+                "Save it as “CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding "
+                "to “Detect”."
             )
         else:
-            advice = "Save it as “CSV UTF-8” in Excel and ask an administrator to set this profile's encoding to UTF-8."
-        return FileRejected(
-            f"The file is not in {ENCODING_NAMES.get(encoding, encoding)}: the first character that cannot "
-            f"be read is in row {row}. {advice}"
-        )
+            advice = (
+                "Save it as “CSV UTF-8” in Excel and ask an administrator to set this profile's encoding "
+                "to “Detect”."
+            )
+        return FileRejected(f"The file is not in {ENCODING_NAMES.get(encoding, encoding)}: {where}. {advice}")
     return FileRejected(f"The file could not be read as {ENCODING_NAMES.get(encoding, encoding)}.")
 
 
 def _csv_rows(path: Path, profile: ProfileLike) -> Iterator[list[Any]]:
     with path.open("rb") as raw:
         start = raw.read(4)
-    if profile.encoding == "cp1252" and start.startswith(codecs.BOM_UTF8):
+    if profile.encoding == ImportProfile.Encoding.CP1252 and start.startswith(codecs.BOM_UTF8):
         raise FileRejected(
             "The file is in UTF-8 (it starts with a byte order mark), but this profile reads Windows-1252. "
-            "Ask an administrator to set the profile's encoding to UTF-8."
+            "Ask an administrator to set the profile's encoding to “Detect” or UTF-8."
         )
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileRejected(
             "The file is in UTF-16 (Excel's “Unicode text”). Save it as “CSV UTF-8” and import that."
         )
+    detected = profile.encoding == ImportProfile.Encoding.AUTO
+    encoding = detect_encoding(path) if detected else profile.encoding
     delimiter = "\t" if profile.delimiter in ("\\t", "\t") else profile.delimiter
-    with path.open(encoding=profile.encoding, newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=False)
         try:
             yield from reader
         except UnicodeDecodeError:
-            raise _decode_problem(path, profile.encoding) from None
+            raise _decode_problem(path, encoding, detected=detected) from None
         except csv.Error as error:
             raise FileRejected(
                 f"Row {reader.line_num} could not be read as CSV ({error}). Check that the file is a CSV file."

@@ -249,6 +249,9 @@ class ImportProfile(models.Model):
     """
 
     class Encoding(models.TextChoices):
+        # AUTO: UTF-8 when the whole file reads as UTF-8 (or starts with its byte order mark), else
+        # Windows-1252 (caseload.importing.detect_encoding). The others pin one.
+        AUTO = "auto", "Detect: UTF-8 (with or without a byte order mark), otherwise Windows-1252"
         # "utf-8-sig" reads UTF-8 with or without the byte order mark Excel writes ("CSV UTF-8").
         UTF8 = "utf-8-sig", "UTF-8 (with or without a byte order mark)"
         CP1252 = "cp1252", "Windows-1252 (cp1252, Excel's plain CSV on UK Windows)"
@@ -272,7 +275,7 @@ class ImportProfile(models.Model):
     date_formats = models.JSONField(
         default=list, blank=True, help_text="strptime formats, tried in order, e.g. %d/%m/%Y."
     )
-    encoding = models.CharField(max_length=10, choices=Encoding.choices, default=Encoding.UTF8)
+    encoding = models.CharField(max_length=10, choices=Encoding.choices, default=Encoding.AUTO)
     delimiter = models.CharField(max_length=1, choices=Delimiter.choices, default=Delimiter.COMMA)
     fill_down = models.JSONField(
         default=list,

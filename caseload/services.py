@@ -1642,7 +1642,7 @@ class CareEventFeedProfile:
         "Summary": "summary",
     }
     date_formats = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-    encoding = "utf-8-sig"
+    encoding = ImportProfile.Encoding.AUTO  # a feed opened and saved in Excel is Windows-1252
     delimiter = ","
     fill_down: list[str] = []
     one_row_per_patient = False

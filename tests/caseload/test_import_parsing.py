@@ -147,6 +147,38 @@ def test_too_many_rows_is_a_file_problem(tmp_path):
     assert rejected.value.message == "The file has more than 1 rows, the most one import takes. Split it."
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_detect_profile_reads_utf8_with_or_without_a_bom_and_windows_1252(tmp_path, encoding):
+    path = tmp_path / "f.csv"
+    path.write_bytes(
+        "NHS number,Practice,Surname,Address\n9990000018,P99001,Zoë O’Brien,£5 Lane\n".encode(encoding)
+    )
+    profile = Profile(column_map={**BASIC, "Surname": "family_name", "Address": "address"}, encoding="auto")
+
+    result = parse_population_file(
+        path, profile=profile, practices=PRACTICES, allowed_practice_ids=None, care_homes={}, today=TODAY,
+        max_bytes=1_048_576,
+    )  # fmt: skip
+
+    assert result.records == [("9990000018", 1, "", "Zoë O’Brien", "£5 Lane")]
+
+
+def test_a_detect_profile_refuses_a_file_that_is_neither_utf8_nor_windows_1252(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"NHS number,Practice\n9990000018,P99001\n9990000026,P\x81\n")  # 0x81: not in cp1252
+
+    with pytest.raises(FileRejected) as rejected:
+        parse_population_file(
+            path, profile=Profile(column_map=BASIC, encoding="auto"), practices=PRACTICES,
+            allowed_practice_ids=None, care_homes={}, today=TODAY, max_bytes=1_048_576,
+        )  # fmt: skip
+
+    assert rejected.value.message == (
+        "The file is neither UTF-8 nor Windows-1252: the first character that cannot be read is in row 3. "
+        "Save it as “CSV UTF-8” in Excel and import that."
+    )
+
+
 def test_semicolon_delimiter_and_cp1252(tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes("NHS number;Practice;Surname\n9990000018;P99001;Renée\n".encode("cp1252"))

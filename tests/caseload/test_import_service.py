@@ -359,9 +359,10 @@ def test_duplicate_nhs_numbers_in_a_one_row_per_patient_file(profiles, practice_
             "administrator can change the profile if the source's columns have changed.",
         ),
         (
-            (CANONICAL_HEADER + "\r\n" + canonical_row("9990030001", given="Renée")).encode("cp1252"),
-            "The file is not in UTF-8: the first character that cannot be read is in row 2. Save it as "
-            "“CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding to Windows-1252 (cp1252).",
+            b"\xef\xbb\xbf"
+            + (CANONICAL_HEADER + "\r\n" + canonical_row("9990030001", given="Renée")).encode("cp1252"),
+            "The file starts with UTF-8's byte order mark but is not in UTF-8: the first character that cannot "
+            "be read is in row 2. Save it again as “CSV UTF-8” in Excel and import that.",
         ),
         (
             b"\xff\xfen\x00h\x00s\x00",
@@ -384,7 +385,7 @@ def test_duplicate_nhs_numbers_in_a_one_row_per_patient_file(profiles, practice_
         "empty",
         "headings-only",
         "missing-columns",
-        "cp1252-as-utf8",
+        "bom-but-cp1252",
         "utf16",
         "xls",
         "broken-xlsx",
@@ -418,6 +419,49 @@ def test_file_over_the_size_limit_is_refused(profiles, practice_a, tmp_path, set
     )
 
 
+def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252(
+    profiles, sample_practices, tmp_path, write_path
+):
+    assert profiles["emis-search"].encoding == ImportProfile.Encoding.AUTO
+    path = write_csv(
+        tmp_path / "emis.csv",
+        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        f'{N1},"O’BRIEN, Zoë (Ms)",01-Feb-1950,Female,P99001,,Asthma',
+        ",,,,,£,COPD",
+        encoding="cp1252",
+    )
+
+    batch = run(path, profiles["emis-search"])
+
+    assert batch.status == ImportBatch.Status.DONE, batch.error_message
+    assert batch.counts == {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 0}
+    patient = Patient.objects.get()
+    assert (patient.family_name, patient.given_name) == ("O’BRIEN", "Zoë")
+    assert patient.ltc_flags == LongTermCondition.ASTHMA | LongTermCondition.COPD
+
+
+def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, practice_a, tmp_path):
+    profile = profiles["canonical"]
+    profile.encoding = ImportProfile.Encoding.UTF8
+    profile.save()
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1, given="Zoë", family="O’Brien"),
+        encoding="cp1252",
+    )
+    before = state()
+
+    batch = run(path, profile)
+
+    assert_refused(
+        batch,
+        before,
+        "The file is not in UTF-8: the first character that cannot be read is in row 2. Save it as "
+        "“CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding to “Detect”.",
+    )
+
+
 def test_cp1252_profile_refuses_a_utf8_file_with_a_bom(profiles, practice_a, tmp_path):
     profile = profiles["canonical"]
     profile.encoding = ImportProfile.Encoding.CP1252
@@ -429,7 +473,7 @@ def test_cp1252_profile_refuses_a_utf8_file_with_a_bom(profiles, practice_a, tmp
 
     assert batch.error_message == (
         "The file is in UTF-8 (it starts with a byte order mark), but this profile reads Windows-1252. "
-        "Ask an administrator to set the profile's encoding to UTF-8."
+        "Ask an administrator to set the profile's encoding to “Detect” or UTF-8."
     )
 
 

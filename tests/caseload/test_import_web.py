@@ -1,10 +1,17 @@
 """The web upload: upload → preview (background) → import (background) → result; profiles; scoping."""
 
+import importlib
+import json
+
 import pytest
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from caseload.models import ImportBatch, ImportProfile, Patient, RiskSnapshot
+from pcn.audit import audit
 from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
@@ -301,6 +308,45 @@ def test_administrator_edits_a_shipped_profile(client, administrator, profiles):
     emis.refresh_from_db()
     assert emis.column_map["Practice Code"] == "practice_code"
     assert (emis.fill_down, emis.one_row_per_patient) == (["NHS Number", "Practice Code"], False)
+
+
+def test_a_new_profile_detects_the_encoding_unless_one_is_pinned(client, administrator, profiles):
+    sign_in(client, administrator.user)
+
+    form = client.get(reverse("caseload:import_profile_create")).context["form"]
+
+    assert form["encoding"].initial == ImportProfile.Encoding.AUTO
+    assert [value for value, _ in form.fields["encoding"].choices] == ["auto", "utf-8-sig", "cp1252"]
+
+
+def test_the_data_migration_switches_shipped_profiles_to_detect_but_keeps_a_pin(profiles, administrator):
+    migration = importlib.import_module("caseload.migrations.0016_shipped_import_profiles_detect_encoding")
+    ImportProfile.objects.update(encoding=ImportProfile.Encoding.UTF8)
+    ImportProfile.objects.filter(slug="canonical").update(encoding=ImportProfile.Encoding.CP1252)
+    by = administrator.user
+    audit(
+        None, "import_profile.change", user=by, profile_id=profiles["emis-search"].pk, changed=["column_map"]
+    )
+    audit(None, "import_profile.change", user=by, profile_id=profiles["systmone"].pk, changed=["encoding"])
+    LogEntry.objects.create(
+        user=by, content_type=ContentType.objects.get_for_model(ImportProfile),
+        object_id=str(profiles["icb-risk"].pk), object_repr="ICB risk-stratification extract",
+        action_flag=CHANGE, change_message=json.dumps([{"changed": {"fields": ["Encoding", "Delimiter"]}}]),
+    )  # fmt: skip
+    ImportProfile.objects.create(
+        name="Frailty register", slug="frailty", column_map={"NHS": "nhs_number", "Practice": "practice_code"},
+        date_formats=["%d/%m/%Y"], encoding=ImportProfile.Encoding.UTF8,
+    )  # fmt: skip
+
+    migration.detect_by_default(apps, None)
+
+    assert dict(ImportProfile.objects.values_list("slug", "encoding")) == {
+        "canonical": "cp1252",  # not the shipped default
+        "emis-search": "auto",  # edited, but not its encoding
+        "systmone": "utf-8-sig",  # an administrator chose UTF-8 on the profile's page…
+        "icb-risk": "utf-8-sig",  # … or in the admin site
+        "frailty": "utf-8-sig",  # an administrator's own profile
+    }
 
 
 @pytest.mark.parametrize(
