@@ -21,7 +21,9 @@ Rules, each with its message in the code below:
 - Dates of birth in one of the profile's formats, not in the future and not before 1900.
 - A profile with `one_row_per_patient` treats a second row with the same NHS number as an error;
   without it, a patient's rows are combined (EMIS: one row per coded condition) and a row that
-  contradicts an earlier one for the same patient is an error.
+  contradicts an earlier one for the same patient is an error. A patient whose rows come back after
+  other patients' rows (a block repeated further down) is a warning: the rows are still combined and
+  imported, but the export may list the patient twice.
 - A C0 control character other than tab, line feed and carriage return (NUL, ESC, …) in any cell is
   an error for that cell (PostgreSQL text cannot hold NUL, and no clinical export has them: they mean
   a damaged or mis-saved file); the report shows it escaped (`\\x00`), never raw. In the headings it
@@ -36,7 +38,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -47,6 +49,7 @@ from typing import Any, NamedTuple, Protocol
 from django.core.exceptions import ValidationError
 
 from caseload.models import LTC_LABELS, ImportProfile, LongTermCondition, efi_category
+from pcn.exports import csv_safe
 from pcn.nhs_number import format_nhs_number, is_impossible_chi_date, normalise, validate_nhs_number
 
 # --- The fields a column can map to --------------------------------------------------------------
@@ -294,6 +297,8 @@ class ParsedFile:
     record_rows: list[int]  # the (first) file row of each record
     rows: int = 0  # data rows read (blank rows are not counted)
     errors: list[RowError] = field(default_factory=list)
+    # Rows that are imported but deserve a look (row, column, value, reason, like the errors).
+    warnings: list[RowError] = field(default_factory=list)
     invalid_rows: int = 0
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -1040,6 +1045,7 @@ class _Parser:
         first_row: dict[str, int] = {}
         groups: dict[str, list[Any]] = {}
         order: list[str] = []
+        previous_key: str | None = None  # the patient of the last data row (several rows per patient)
         row = 1
         for cells in rows:
             row += 1
@@ -1115,9 +1121,10 @@ class _Parser:
                 values = None
             raw_number = cells[nhs_index]
             if values is not None:
-                key = values["nhs_number"]
+                key = valid_key = values["nhs_number"]
             else:
-                key = _nhs_or_none(raw_number) or _cell_text(raw_number).strip()
+                valid_key = _nhs_or_none(raw_number)
+                key = valid_key or _cell_text(raw_number).strip()
             if self.one_row_per_patient:
                 if values is None:
                     invalid_rows.add(row)
@@ -1142,6 +1149,17 @@ class _Parser:
                 result.record_rows.append(row)
             else:
                 group = groups.get(key)
+                if group is not None and key != previous_key and valid_key:
+                    result.warnings.append(
+                        RowError(
+                            row,
+                            self.headings[nhs_index],
+                            _cell_text(raw_number)[:100],
+                            f"the same NHS number is on row {group[0]}, with other patients' rows in "
+                            "between: both blocks of rows are imported as this one patient",
+                        )
+                    )
+                previous_key = key
                 if group is None:
                     groups[key] = group = [row, values, [row], values is None]
                     order.append(key)
@@ -1251,17 +1269,23 @@ def _nhs_or_none(raw: Any) -> str | None:
 # --- The error report ------------------------------------------------------------------------------
 
 REPORT_HEADER = ("Row", "Column", "Value", "Reason")
+WARNING_PREFIX = "Warning, still imported: "
 
 
-def report_csv(errors: list[RowError] | list[list[Any]], *, message: str = "") -> str:
-    """The error report as CSV text (UTF-8 with a BOM is added by the writer), formula-escaped."""
-    from pcn.exports import csv_safe
-
+def report_csv(
+    errors: Sequence[RowError] | Sequence[list[Any]], *, warnings: Sequence[RowError] = (), message: str = ""
+) -> str:
+    """The report as CSV text (UTF-8 with a BOM is added by the writer), formula-escaped: the errors
+    and the warnings in row order, a warning's reason starting “Warning, still imported: ”."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(REPORT_HEADER)
     if message:
         writer.writerow(csv_safe(["", "", "", message]))
-    for error in errors:
-        writer.writerow(csv_safe(list(error)))
+    rows = [(error[0], 0, list(error)) for error in errors]
+    rows += [
+        (row, 1, [row, column, value, WARNING_PREFIX + reason]) for row, column, value, reason in warnings
+    ]
+    for _, _, cells in sorted(rows, key=itemgetter(0, 1)):
+        writer.writerow(csv_safe(cells))
     return buffer.getvalue()

@@ -369,7 +369,9 @@ class ImportBatch(models.Model):
     # rows not imported. The preview's counts until the import runs, then the import's.
     counts = models.JSONField(default=dict, blank=True)
     # {"errors": [[row, column, value, reason], …] (the first IMPORT_REPORT_ERRORS_SHOWN),
-    #  "error_count": n, "notes": [...]}; every error is in report_file (CSV).
+    #  "error_count": n, "warnings": [[row, column, value, reason], …] (rows imported all the same,
+    #  e.g. a patient's rows repeated further down), "warning_count": n, "notes": [...]}; every
+    #  error and warning is in report_file (CSV).
     report = models.JSONField(default=dict, blank=True)
     report_file = models.FileField(upload_to="imports/reports/", max_length=200, blank=True)
     unmapped_columns = models.JSONField(default=list, blank=True)
@@ -397,6 +399,10 @@ class ImportBatch(models.Model):
     @property
     def error_count(self) -> int:
         return int(self.report.get("error_count", 0))
+
+    @property
+    def warning_count(self) -> int:
+        return int(self.report.get("warning_count", 0))
 
     @property
     def new_count(self) -> int:

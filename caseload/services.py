@@ -160,7 +160,7 @@ def episode_close(*, episode: CaseloadEpisode, reason: str, note: str = "", by: 
 # snapshot is only added for a new patient or one whose figures changed, so re-importing a file
 # writes nothing but its ImportBatch.
 
-IMPORT_REPORT_ERRORS_SHOWN = 1000  # errors kept in ImportBatch.report; the CSV has them all
+IMPORT_REPORT_ERRORS_SHOWN = 1000  # errors (and warnings) kept in ImportBatch.report; the CSV has them all
 IMPORT_MAX_ATTEMPTS = 3  # a task redelivered after a crash gives up after this many tries (JOB-04)
 DROP_FOLDER_DONE, DROP_FOLDER_FAILED, DROP_FOLDER_PROCESSING = "done", "failed", "processing"
 # Every import takes this transaction-level advisory lock, so two imports never interleave (IMP-10).
@@ -894,11 +894,13 @@ def _batch_report(batch: ImportBatch, parsed: ParsedFile, counts: dict[str, int]
     batch.report = {
         "errors": [list(error) for error in parsed.errors[:IMPORT_REPORT_ERRORS_SHOWN]],
         "error_count": len(parsed.errors),
+        "warnings": [list(warning) for warning in parsed.warnings[:IMPORT_REPORT_ERRORS_SHOWN]],
+        "warning_count": len(parsed.warnings),
         "notes": notes,
     }
     batch.unmapped_columns = parsed.unmapped_columns
-    if parsed.errors:
-        _batch_store_report(batch, report_csv(parsed.errors))
+    if parsed.errors or parsed.warnings:
+        _batch_store_report(batch, report_csv(parsed.errors, warnings=parsed.warnings))
 
 
 def _batch_store_report(batch: ImportBatch, text: str) -> None:
@@ -984,7 +986,7 @@ def _batch_report_text(batch: ImportBatch) -> str:
     if batch.unmapped_columns:
         lines.append("Columns ignored (not in the profile): " + ", ".join(batch.unmapped_columns) + ".")
     errors: list[list[str]] = []
-    if batch.report_file and batch.report.get("error_count"):
+    if batch.report_file and (batch.error_count or batch.warning_count):
         with batch.report_file.open("rb") as handle:
             rows = list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
         errors = rows[1:]  # already escaped when the report was written

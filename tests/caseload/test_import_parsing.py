@@ -351,3 +351,59 @@ def test_a_row_of_nothing_but_control_characters_is_an_error_not_a_blank_row(tmp
         RowError(3, "Practice", "\\x00", "contains a control character"),
     ]
     assert (result.rows, result.invalid_rows, result.records) == (2, 1, [("9990000018", 1)])
+
+
+# --- Warnings: rows that are imported but deserve a look -------------------------------------------
+
+
+EMIS_LIKE = Profile(
+    column_map={**BASIC, "Code Term": "condition_term"},
+    fill_down=["NHS number", "Practice"],
+    one_row_per_patient=False,
+)
+REPEATED = (
+    "the same NHS number is on row 2, with other patients' rows in between: both blocks of rows are "
+    "imported as this one patient"
+)
+
+
+def test_a_patient_block_repeated_further_down_is_a_warning_and_still_imported(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n"
+        "999 000 0018,P99001,Asthma\n,,COPD\n"
+        "9990000026,P99001,Dementia\n"
+        "999 000 0018,P99001,Stroke\n",
+        EMIS_LIKE,
+    )
+
+    assert result.errors == []
+    assert result.warnings == [RowError(5, "NHS number", "999 000 0018", REPEATED)]
+    flags = LongTermCondition.ASTHMA | LongTermCondition.COPD | LongTermCondition.STROKE_TIA
+    assert result.records == [
+        ("9990000018", 1, int(flags)),
+        ("9990000026", 1, int(LongTermCondition.DEMENTIA)),
+    ]
+    assert (result.rows, result.invalid_rows) == (4, 0)
+
+
+def test_rows_of_one_patient_together_are_no_warning_even_with_the_number_on_each(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n9990000018,P99001,Asthma\n9990000018,P99001,COPD\n\n"
+        "9990000018,P99001,Stroke\n9990000026,P99001,Dementia\n",
+        EMIS_LIKE,
+    )
+
+    assert (result.errors, result.warnings) == ([], [])
+
+
+def test_a_repeat_of_an_invalid_nhs_number_is_not_a_warning(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n12345,P99001,Asthma\n9990000026,P99001,Dementia\n12345,P99001,COPD\n",
+        EMIS_LIKE,
+    )
+
+    assert result.warnings == []
+    assert [error.row for error in result.errors] == [2, 4]

@@ -61,7 +61,7 @@ def test_canonical_sample_imports_every_column(profiles, sample_care_homes, writ
     assert batch.status == ImportBatch.Status.DONE
     assert batch.counts == {"rows": 20, "new": 20, "updated": 0, "unchanged": 0, "invalid": 0}
     assert batch.unmapped_columns == []
-    assert batch.report == {"errors": [], "error_count": 0, "notes": []}
+    assert batch.report == {"errors": [], "error_count": 0, "warnings": [], "warning_count": 0, "notes": []}
     assert Patient.objects.count() == 20
     assert RiskSnapshot.objects.filter(batch=batch).count() == 20
     joan = Patient.objects.get(nhs_number="9990020000")
@@ -713,6 +713,64 @@ def test_a_profile_without_dates_of_birth_updates_but_cannot_add(profiles, pract
     ]  # fmt: skip
     patient = Patient.objects.get()
     assert (patient.risk_score, patient.date_of_birth) == (Decimal("12.3"), date(1950, 5, 5))
+
+
+def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
+    profiles, sample_practices, tmp_path, write_path
+):
+    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
+    spaced = f"{N1[:3]} {N1[3:6]} {N1[6:]}"
+    path = write_csv(
+        tmp_path / "emis.csv",
+        header,
+        f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        ",,,,,,COPD",
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Dementia',
+    )
+    reason = (
+        "the same NHS number is on row 2, with other patients' rows in between: both blocks of rows are "
+        "imported as this one patient"
+    )
+
+    batch = run(path, profiles["emis-search"])
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 4, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    assert batch.report == {
+        "errors": [],
+        "error_count": 0,
+        "warnings": [[5, "NHS Number", spaced, reason]],
+        "warning_count": 1,
+        "notes": [],
+    }
+    assert report_rows(batch) == [["5", "NHS Number", spaced, f"Warning, still imported: {reason}"]]
+    assert Patient.objects.get(nhs_number=N1).ltc_flags == (
+        LongTermCondition.ASTHMA | LongTermCondition.COPD | LongTermCondition.DEMENTIA
+    )
+
+
+def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_practices, tmp_path):
+    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
+    path = write_csv(
+        tmp_path / "emis.csv",
+        header,
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
+        f'{N3},"BROWN, Cy (Mr)",01-Mar-1940,Male,P99009,,Asthma',
+    )
+
+    batch = run(path, profiles["emis-search"], skip_invalid=True)
+
+    assert report_rows(batch) == [
+        [
+            "4", "NHS Number", N1,
+            "Warning, still imported: the same NHS number is on row 2, with other patients' rows in "
+            "between: both blocks of rows are imported as this one patient",
+        ],
+        ["5", "Practice", "P99009", "practice P99009 is not one of the PCN's practices"],
+    ]  # fmt: skip
 
 
 def test_a_multi_row_patient_whose_rows_disagree_is_not_imported(profiles, sample_practices, tmp_path):

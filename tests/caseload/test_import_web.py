@@ -126,6 +126,51 @@ def test_invalid_rows_offer_skipping_them(
     )
 
 
+def test_the_check_page_and_the_report_show_a_repeated_patient_as_a_warning(
+    client, pcn_manager, profiles, eager_celery, django_capture_on_commit_callbacks
+):
+    sign_in(client, pcn_manager.user)
+    rows = [
+        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
+    ]
+    file = SimpleUploadedFile("emis.csv", "\r\n".join(rows).encode(), "text/csv")
+
+    batch = upload(client, profiles["emis-search"], file, django_capture_on_commit_callbacks)
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.CHECKED
+    assert batch.counts == {"rows": 3, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert ">Import</button>" in page  # a warning does not stop the import
+    assert '<h2 class="nhsuk-heading-m">Warnings: these rows are imported, but check them</h2>' in page
+    assert (
+        f'<tr><td class="nhsuk-table__cell--numeric">4</td><td>NHS Number</td><td><code>{N1}</code></td>'
+        "<td>The same NHS number is on row 2, with other patients&#x27; rows in between: both blocks of rows "
+        "are imported as this one patient</td></tr>"
+    ) in page
+    assert "Download these warnings (CSV)</a>" in page
+    assert 'data-testid="import-errors"' not in page
+    view = AuditEvent.objects.get(action="population.import_view", detail__batch_id=batch.pk)
+    assert view.detail == {"batch_id": batch.pk, "errors_shown": 0, "warnings_shown": 1}
+
+    response = client.get(reverse("caseload:import_batch_report", args=[batch.pk]))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.splitlines() == [
+        "Row,Column,Value,Reason",
+        f'4,NHS Number,{N1},"Warning, still imported: the same NHS number is on row 2, with other '
+        "patients' rows in between: both blocks of rows are imported as this one patient\"",
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("caseload:import_batch_start", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert (batch.status, batch.warning_count) == (ImportBatch.Status.DONE, 1)
+    assert Patient.objects.count() == 2
+
+
 def test_htmx_poll_gets_only_the_batch_partial(client, manager, profiles):
     batch = ImportBatch.objects.create(
         source="Canonical CSV", profile=profiles["canonical"], created_by=manager.user,
