@@ -527,6 +527,8 @@ def split_full_name(text: str) -> tuple[str, str]:
 
 CONTROL_CHARACTER = "contains a control character"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # C0 controls except tab, LF, CR
+# The same bytes: in UTF-8 and in Windows-1252 each of these characters is that one byte.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XLSX_CONTROL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f])_")  # how Excel writes them in XLSX (ST_Xstring)
 
 
@@ -537,9 +539,20 @@ def escape_control(text: str) -> str:
 
 def control_cells(cells: list[Any]) -> list[int]:
     """The indexes of the cells that hold a control character (one search per row when none do)."""
-    if not _CONTROL.search("\t".join(cell for cell in cells if type(cell) is str)):
+    try:
+        text = "\t".join(cells)
+    except TypeError:  # XLSX: numbers and dates among the text
+        text = "\t".join(cell for cell in cells if type(cell) is str)
+    if not _CONTROL.search(text):
         return []
     return [index for index, cell in enumerate(cells) if type(cell) is str and _CONTROL.search(cell)]
+
+
+def has_control_bytes(path: Path) -> bool:
+    """Whether a CSV file holds a control character anywhere: when it does not (nearly always), no
+    row needs checking for them."""
+    with path.open("rb") as handle:
+        return any(_CONTROL_BYTES.search(chunk) for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def headings_check(header: list[Any]) -> None:
@@ -761,6 +774,7 @@ def parse_population_file(
         max_rows=max_rows,
         on_progress=on_progress,
         xlsx=magic == XLSX_MAGIC,
+        check_control=magic == XLSX_MAGIC or has_control_bytes(path),
     ).parse(rows)
 
 
@@ -779,9 +793,11 @@ class _Parser:
         max_rows: int,
         on_progress: Callable[[int], None] | None,
         xlsx: bool = False,
+        check_control: bool = True,
     ) -> None:
         self.profile = profile
         self.xlsx = xlsx
+        self.check_control = check_control
         self.headings = headings
         self.practices = practices
         self.allowed = allowed_practice_ids
@@ -1038,6 +1054,7 @@ class _Parser:
         nhs_index = self.field_index["nhs_number"]
         dob_index = self.field_index.get("date_of_birth")
         xlsx = self.xlsx
+        check_control = self.check_control
         record_of = itemgetter(*columns)
 
         # One row per patient: NHS number → first row. Several rows: NHS number (or the raw text of an
@@ -1064,7 +1081,7 @@ class _Parser:
                     result.rows += 1
                     continue
                 cells = [*cells[:width], *[""] * (width - len(cells))]
-            control = control_cells(cells)
+            control = control_cells(cells) if check_control else None
             if control:
                 # Each such cell is this row's error; the rest of the row is read without the control
                 # characters, so that nothing stores or echoes them (fill-down and notes included).
