@@ -121,7 +121,10 @@ class ImportProfileForm(forms.ModelForm):
                 "<code>manage.py import_population --profile</code> and as the drop folder's sub-folder."
             ),
             "description": "What the source is and anything people should know about its files.",
-            "encoding": "Excel's “CSV UTF-8” is UTF-8; its plain “CSV” on UK Windows is Windows-1252.",
+            "encoding": (
+                "Excel's “CSV UTF-8” is UTF-8; its plain “CSV” on UK Windows is Windows-1252. “Detect” "
+                "reads either: choose one only to refuse files in the other."
+            ),
             "one_row_per_patient": (
                 "An NHS number on two rows is then an error. Untick it for sources with one row per "
                 "coded condition (EMIS searches): a patient's rows are combined."

@@ -71,18 +71,24 @@ def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     errors = batch.report.get("errors", [])[:ERRORS_ON_SCREEN]
+    warnings = batch.report.get("warnings", [])[:ERRORS_ON_SCREEN]
     context = {
         "batch": batch,
         "errors": errors,
         "errors_not_shown": max(batch.error_count - len(errors), 0),
+        "warnings": warnings,
+        "warnings_not_shown": max(batch.warning_count - len(warnings), 0),
         "counts": batch.counts,
         "valid_patients": batch.valid_patients,
     }
     if _is_htmx(request):
         return render(request, "caseload/import_batch_detail.html#batch", context)
-    if batch.error_count:
+    if batch.error_count or batch.warning_count:
         # The page shows values from the file (NHS numbers among them).
-        audit(request, "population.import_view", batch_id=batch.pk, errors_shown=len(errors))
+        audit(
+            request, "population.import_view", batch_id=batch.pk, errors_shown=len(errors),
+            warnings_shown=len(warnings),
+        )  # fmt: skip
     return render(request, "caseload/import_batch_detail.html", context)
 
 
@@ -118,9 +124,12 @@ def import_batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_report(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every error of the batch as CSV: row, column, value, reason (values formula-escaped)."""
+    """Every error and warning of the batch as CSV: row, column, value, reason (values formula-escaped)."""
     batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
-    audit(request, "population.import_report", batch_id=batch.pk, errors=batch.error_count)
+    audit(
+        request, "population.import_report", batch_id=batch.pk, errors=batch.error_count,
+        warnings=batch.warning_count,
+    )  # fmt: skip
     filename = f"import-{batch.pk}-errors.csv"
     if batch.report_file:
         try:

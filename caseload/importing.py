@@ -21,7 +21,13 @@ Rules, each with its message in the code below:
 - Dates of birth in one of the profile's formats, not in the future and not before 1900.
 - A profile with `one_row_per_patient` treats a second row with the same NHS number as an error;
   without it, a patient's rows are combined (EMIS: one row per coded condition) and a row that
-  contradicts an earlier one for the same patient is an error.
+  contradicts an earlier one for the same patient is an error. A patient whose rows come back after
+  other patients' rows (a block repeated further down) is a warning: the rows are still combined and
+  imported, but the export may list the patient twice.
+- A C0 control character other than tab, line feed and carriage return (NUL, ESC, …) in any cell is
+  an error for that cell (PostgreSQL text cannot hold NUL, and no clinical export has them: they mean
+  a damaged or mis-saved file); the report shows it escaped (`\\x00`), never raw. In the headings it
+  is a file-level error. XLSX files hold these characters as Excel's `_x0000_` escapes.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,7 +48,8 @@ from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 
-from caseload.models import LTC_LABELS, LongTermCondition, efi_category
+from caseload.models import LTC_LABELS, ImportProfile, LongTermCondition, efi_category
+from pcn.exports import csv_safe
 from pcn.nhs_number import format_nhs_number, is_impossible_chi_date, normalise, validate_nhs_number
 
 # --- The fields a column can map to --------------------------------------------------------------
@@ -290,6 +297,8 @@ class ParsedFile:
     record_rows: list[int]  # the (first) file row of each record
     rows: int = 0  # data rows read (blank rows are not counted)
     errors: list[RowError] = field(default_factory=list)
+    # Rows that are imported but deserve a look (row, column, value, reason, like the errors).
+    warnings: list[RowError] = field(default_factory=list)
     invalid_rows: int = 0
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -514,6 +523,48 @@ def split_full_name(text: str) -> tuple[str, str]:
     return family.strip(), " ".join(given.split())
 
 
+# --- Control characters -----------------------------------------------------------------------------
+
+CONTROL_CHARACTER = "contains a control character"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # C0 controls except tab, LF, CR
+# The same bytes: in UTF-8 and in Windows-1252 each of these characters is that one byte.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XLSX_CONTROL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f])_")  # how Excel writes them in XLSX (ST_Xstring)
+
+
+def escape_control(text: str) -> str:
+    """`text` with each control character shown as \\xNN, for a report that echoes a value."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def control_cells(cells: list[Any]) -> list[int]:
+    """The indexes of the cells that hold a control character (one search per row when none do)."""
+    try:
+        text = "\t".join(cells)
+    except TypeError:  # XLSX: numbers and dates among the text
+        text = "\t".join(cell for cell in cells if type(cell) is str)
+    if not _CONTROL.search(text):
+        return []
+    return [index for index, cell in enumerate(cells) if type(cell) is str and _CONTROL.search(cell)]
+
+
+def has_control_bytes(path: Path) -> bool:
+    """Whether a CSV file holds a control character anywhere: when it does not (nearly always), no
+    row needs checking for them."""
+    with path.open("rb") as handle:
+        return any(_CONTROL_BYTES.search(chunk) for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def headings_check(header: list[Any]) -> None:
+    """Raise FileRejected when a heading holds a control character."""
+    for index in control_cells(header):
+        raise FileRejected(
+            f"The heading of column {index + 1} (“{escape_control(header[index].strip())[:100]}”) contains "
+            "a control character: the file is damaged, or is not a CSV or XLSX file. Export it again and "
+            "import the new file."
+        )
+
+
 # --- Reading rows from CSV or XLSX -------------------------------------------------------------------
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -521,45 +572,76 @@ XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252 (cp1252)"}
 
 
-def _decode_problem(path: Path, encoding: str) -> FileRejected:
+def detect_encoding(path: Path) -> str:
+    """UTF-8 ("utf-8-sig": a byte order mark is dropped) when the file starts with UTF-8's byte order
+    mark or all of it reads as UTF-8, otherwise Windows-1252, what Excel's plain “CSV” writes on UK
+    Windows. Text in Windows-1252 beyond ASCII (£, ë, ’) is almost never also valid UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        if handle.read(3) == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        handle.seek(0)
+        try:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _decode_problem(path: Path, encoding: str, *, detected: bool) -> FileRejected:
     raw = path.read_bytes()
     try:
         raw.decode(encoding)
     except UnicodeDecodeError as error:
         row = raw.count(b"\n", 0, error.start) + 1
+        where = f"the first character that cannot be read is in row {row}"
+        if detected and encoding.startswith("utf-8"):
+            return FileRejected(
+                f"The file starts with UTF-8's byte order mark but is not in UTF-8: {where}. Save it again "
+                "as “CSV UTF-8” in Excel and import that."
+            )
+        if detected:
+            return FileRejected(
+                f"The file is neither UTF-8 nor Windows-1252: {where}. Save it as “CSV UTF-8” in Excel and "
+                "import that."
+            )
         if encoding.startswith("utf-8"):
             advice = (
-                "Save it as “CSV UTF-8” in Excel, or ask an administrator to set this profile's "
-                "encoding to Windows-1252 (cp1252)."
+                "Save it as “CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding "
+                "to “Detect”."
             )
         else:
-            advice = "Save it as “CSV UTF-8” in Excel and ask an administrator to set this profile's encoding to UTF-8."
-        return FileRejected(
-            f"The file is not in {ENCODING_NAMES.get(encoding, encoding)}: the first character that cannot "
-            f"be read is in row {row}. {advice}"
-        )
+            advice = (
+                "Save it as “CSV UTF-8” in Excel and ask an administrator to set this profile's encoding "
+                "to “Detect”."
+            )
+        return FileRejected(f"The file is not in {ENCODING_NAMES.get(encoding, encoding)}: {where}. {advice}")
     return FileRejected(f"The file could not be read as {ENCODING_NAMES.get(encoding, encoding)}.")
 
 
 def _csv_rows(path: Path, profile: ProfileLike) -> Iterator[list[Any]]:
     with path.open("rb") as raw:
         start = raw.read(4)
-    if profile.encoding == "cp1252" and start.startswith(codecs.BOM_UTF8):
+    if profile.encoding == ImportProfile.Encoding.CP1252 and start.startswith(codecs.BOM_UTF8):
         raise FileRejected(
             "The file is in UTF-8 (it starts with a byte order mark), but this profile reads Windows-1252. "
-            "Ask an administrator to set the profile's encoding to UTF-8."
+            "Ask an administrator to set the profile's encoding to “Detect” or UTF-8."
         )
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileRejected(
             "The file is in UTF-16 (Excel's “Unicode text”). Save it as “CSV UTF-8” and import that."
         )
+    detected = profile.encoding == ImportProfile.Encoding.AUTO
+    encoding = detect_encoding(path) if detected else profile.encoding
     delimiter = "\t" if profile.delimiter in ("\\t", "\t") else profile.delimiter
-    with path.open(encoding=profile.encoding, newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=False)
         try:
             yield from reader
         except UnicodeDecodeError:
-            raise _decode_problem(path, profile.encoding) from None
+            raise _decode_problem(path, encoding, detected=detected) from None
         except csv.Error as error:
             raise FileRejected(
                 f"Row {reader.line_num} could not be read as CSV ({error}). Check that the file is a CSV file."
@@ -586,7 +668,13 @@ def _xlsx_value(value: Any) -> Any:
     """An XLSX cell as text, except dates, which stay dates (a date of birth needs no format)."""
     if isinstance(value, datetime):
         return value.date() if value.time() == datetime.min.time() else _cell_text(value)
-    if isinstance(value, (date, str)):
+    if isinstance(value, str):
+        # openpyxl leaves Excel's _x0000_ escapes as they are: decode those of control characters,
+        # so that the checks see the character the cell holds.
+        if "_x00" in value:
+            return _XLSX_CONTROL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
+        return value
+    if isinstance(value, date):
         return value
     return _cell_text(value)
 
@@ -609,8 +697,13 @@ def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_xlsx_value(value) for value in values]
+        try:
+            for values in sheet.iter_rows(values_only=True):
+                yield [_xlsx_value(value) for value in values]
+        except Exception:  # the sheet's XML is read as the rows are: damage shows up here
+            raise FileRejected(
+                "The XLSX file could not be read to the end: it is damaged. Save it again from Excel, or as CSV."
+            ) from None
     finally:
         workbook.close()
 
@@ -665,6 +758,7 @@ def parse_population_file(
         raise FileRejected("The file is empty.")
     if _is_blank(header):
         raise FileRejected("The first row is blank: it must hold the column headings.")
+    headings_check(header)
     headings = [_cell_text(cell).replace("\ufeff", "").strip() for cell in header]
     if headings and headings[0].startswith("ï»¿"):
         headings[0] = headings[0][3:]
@@ -680,6 +774,7 @@ def parse_population_file(
         max_rows=max_rows,
         on_progress=on_progress,
         xlsx=magic == XLSX_MAGIC,
+        check_control=magic == XLSX_MAGIC or has_control_bytes(path),
     ).parse(rows)
 
 
@@ -698,9 +793,11 @@ class _Parser:
         max_rows: int,
         on_progress: Callable[[int], None] | None,
         xlsx: bool = False,
+        check_control: bool = True,
     ) -> None:
         self.profile = profile
         self.xlsx = xlsx
+        self.check_control = check_control
         self.headings = headings
         self.practices = practices
         self.allowed = allowed_practice_ids
@@ -742,6 +839,7 @@ class _Parser:
             )
         self.fill_down = sorted(seen[key] for key in fill_down_keys if key in seen)
         self.width = len(headings)
+        self.mapped_indexes = frozenset(self.field_index.values())
 
         names = set(self.field_index)
         self.maps_names = bool(names & NAME_FIELDS)
@@ -956,6 +1054,7 @@ class _Parser:
         nhs_index = self.field_index["nhs_number"]
         dob_index = self.field_index.get("date_of_birth")
         xlsx = self.xlsx
+        check_control = self.check_control
         record_of = itemgetter(*columns)
 
         # One row per patient: NHS number → first row. Several rows: NHS number (or the raw text of an
@@ -963,6 +1062,7 @@ class _Parser:
         first_row: dict[str, int] = {}
         groups: dict[str, list[Any]] = {}
         order: list[str] = []
+        previous_key: str | None = None  # the patient of the last data row (several rows per patient)
         row = 1
         for cells in rows:
             row += 1
@@ -981,6 +1081,22 @@ class _Parser:
                     result.rows += 1
                     continue
                 cells = [*cells[:width], *[""] * (width - len(cells))]
+            control = control_cells(cells) if check_control else None
+            if control:
+                # Each such cell is this row's error; the rest of the row is read without the control
+                # characters, so that nothing stores or echoes them (fill-down and notes included).
+                control_errors = [
+                    RowError(
+                        row,
+                        self.headings[index],
+                        escape_control(cells[index].strip())[:100] if index in self.mapped_indexes else "",
+                        CONTROL_CHARACTER,
+                    )
+                    for index in control
+                ]
+                cells = list(cells)
+                for index in control:
+                    cells[index] = _CONTROL.sub("", cells[index])
             if xlsx:
                 # Text stripped; a date cell stays a date in the date of birth column only.
                 cells = [
@@ -989,7 +1105,7 @@ class _Parser:
                 ]
             else:
                 cells = [c.strip() for c in cells]
-            if not any(cells):
+            if not control and not any(cells):
                 continue  # a blank row
             result.rows += 1
             if result.rows > self.max_rows:
@@ -998,6 +1114,11 @@ class _Parser:
                 )
             if on_progress is not None and result.rows % PROGRESS_EVERY == 0:
                 on_progress(result.rows)
+            if control and not any(cells):
+                # Nothing but control characters (a damaged file's padding): those are its errors.
+                errors.extend(control_errors)
+                invalid_rows.add(row)
+                continue
             for column in fill_down:
                 value = cells[column]
                 if value == "" or value is None:
@@ -1007,11 +1128,20 @@ class _Parser:
                     last[column] = value
             before = len(errors)
             values = self.convert(cells, row, errors)
+            if control:
+                # The control character is the cells' one error (not also what is left without it).
+                columns_with_control = {self.headings[index] for index in control}
+                errors[before:] = [
+                    *control_errors,
+                    *(error for error in errors[before:] if error.column not in columns_with_control),
+                ]
+                values = None
             raw_number = cells[nhs_index]
             if values is not None:
-                key = values["nhs_number"]
+                key = valid_key = values["nhs_number"]
             else:
-                key = _nhs_or_none(raw_number) or _cell_text(raw_number).strip()
+                valid_key = _nhs_or_none(raw_number)
+                key = valid_key or _cell_text(raw_number).strip()
             if self.one_row_per_patient:
                 if values is None:
                     invalid_rows.add(row)
@@ -1036,6 +1166,17 @@ class _Parser:
                 result.record_rows.append(row)
             else:
                 group = groups.get(key)
+                if group is not None and key != previous_key and valid_key:
+                    result.warnings.append(
+                        RowError(
+                            row,
+                            self.headings[nhs_index],
+                            _cell_text(raw_number)[:100],
+                            f"the same NHS number is on row {group[0]}, with other patients' rows in "
+                            "between: both blocks of rows are imported as this one patient",
+                        )
+                    )
+                previous_key = key
                 if group is None:
                     groups[key] = group = [row, values, [row], values is None]
                     order.append(key)
@@ -1145,17 +1286,23 @@ def _nhs_or_none(raw: Any) -> str | None:
 # --- The error report ------------------------------------------------------------------------------
 
 REPORT_HEADER = ("Row", "Column", "Value", "Reason")
+WARNING_PREFIX = "Warning, still imported: "
 
 
-def report_csv(errors: list[RowError] | list[list[Any]], *, message: str = "") -> str:
-    """The error report as CSV text (UTF-8 with a BOM is added by the writer), formula-escaped."""
-    from pcn.exports import csv_safe
-
+def report_csv(
+    errors: Sequence[RowError] | Sequence[list[Any]], *, warnings: Sequence[RowError] = (), message: str = ""
+) -> str:
+    """The report as CSV text (UTF-8 with a BOM is added by the writer), formula-escaped: the errors
+    and the warnings in row order, a warning's reason starting “Warning, still imported: ”."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(REPORT_HEADER)
     if message:
         writer.writerow(csv_safe(["", "", "", message]))
-    for error in errors:
-        writer.writerow(csv_safe(list(error)))
+    rows = [(error[0], 0, list(error)) for error in errors]
+    rows += [
+        (row, 1, [row, column, value, WARNING_PREFIX + reason]) for row, column, value, reason in warnings
+    ]
+    for _, _, cells in sorted(rows, key=itemgetter(0, 1)):
+        writer.writerow(csv_safe(cells))
     return buffer.getvalue()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any, Self
@@ -249,6 +249,9 @@ class ImportProfile(models.Model):
     """
 
     class Encoding(models.TextChoices):
+        # AUTO: UTF-8 when the whole file reads as UTF-8 (or starts with its byte order mark), else
+        # Windows-1252 (caseload.importing.detect_encoding). The others pin one.
+        AUTO = "auto", "Detect: UTF-8 (with or without a byte order mark), otherwise Windows-1252"
         # "utf-8-sig" reads UTF-8 with or without the byte order mark Excel writes ("CSV UTF-8").
         UTF8 = "utf-8-sig", "UTF-8 (with or without a byte order mark)"
         CP1252 = "cp1252", "Windows-1252 (cp1252, Excel's plain CSV on UK Windows)"
@@ -272,7 +275,7 @@ class ImportProfile(models.Model):
     date_formats = models.JSONField(
         default=list, blank=True, help_text="strptime formats, tried in order, e.g. %d/%m/%Y."
     )
-    encoding = models.CharField(max_length=10, choices=Encoding.choices, default=Encoding.UTF8)
+    encoding = models.CharField(max_length=10, choices=Encoding.choices, default=Encoding.AUTO)
     delimiter = models.CharField(max_length=1, choices=Delimiter.choices, default=Delimiter.COMMA)
     fill_down = models.JSONField(
         default=list,
@@ -315,6 +318,10 @@ class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
             return self
         return self.filter(models.Q(created_by=user) | models.Q(created_by__isnull=True))
 
+    def stuck(self, *, since: datetime) -> Self:
+        """Batches still checking, waiting or running that have shown no sign of life since `since`."""
+        return self.filter(status__in=ImportBatch.WORKING, updated_at__lt=since)
+
 
 class ImportBatch(models.Model):
     """One population import: who, when, which file (by hash), what happened.
@@ -322,6 +329,8 @@ class ImportBatch(models.Model):
     The web upload goes CHECKING (the preview is computed in the background) → CHECKED (the user
     sees the counts and the errors) → PENDING (they chose to import) → RUNNING → DONE or FAILED;
     CANCELLED when they decide not to. Command-line and drop-folder imports start at RUNNING.
+    A batch left CHECKING, PENDING or RUNNING with no sign of life for IMPORT_STUCK_AFTER_MINUTES
+    (its worker was killed) is failed by the drop-folder sweep (caseload.services).
     """
 
     class Status(models.TextChoices):
@@ -332,6 +341,8 @@ class ImportBatch(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    WORKING = (Status.CHECKING, Status.PENDING, Status.RUNNING)  # queued or being worked on
 
     source = models.CharField(max_length=100)
     profile = models.ForeignKey(
@@ -345,6 +356,8 @@ class ImportBatch(models.Model):
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="import_batches"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The worker's sign of life: set by each save, each claim of the batch and each progress update.
+    updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(default=False)
@@ -356,11 +369,15 @@ class ImportBatch(models.Model):
     # rows not imported. The preview's counts until the import runs, then the import's.
     counts = models.JSONField(default=dict, blank=True)
     # {"errors": [[row, column, value, reason], …] (the first IMPORT_REPORT_ERRORS_SHOWN),
-    #  "error_count": n, "notes": [...]}; every error is in report_file (CSV).
+    #  "error_count": n, "warnings": [[row, column, value, reason], …] (rows imported all the same,
+    #  e.g. a patient's rows repeated further down), "warning_count": n, "notes": [...]}; every
+    #  error and warning is in report_file (CSV).
     report = models.JSONField(default=dict, blank=True)
     report_file = models.FileField(upload_to="imports/reports/", max_length=200, blank=True)
     unmapped_columns = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
+    # A drop-folder import's file, by its name in IMPORT_DROP_DIR/processing/ while it is imported.
+    drop_file = models.CharField(max_length=255, blank=True)
 
     objects = ImportBatchQuerySet.as_manager()
 
@@ -377,11 +394,15 @@ class ImportBatch(models.Model):
     @property
     def is_working(self) -> bool:
         """Background work is queued or running: the page polls for progress."""
-        return self.status in {self.Status.CHECKING, self.Status.PENDING, self.Status.RUNNING}
+        return self.status in self.WORKING
 
     @property
     def error_count(self) -> int:
         return int(self.report.get("error_count", 0))
+
+    @property
+    def warning_count(self) -> int:
+        return int(self.report.get("warning_count", 0))
 
     @property
     def new_count(self) -> int:

@@ -3,10 +3,12 @@
 import csv
 import hashlib
 import io
+import logging
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,23 @@ from django.utils import timezone
 
 from caseload.codes import Code
 from caseload.importing import (
+    CONTROL_CHARACTER,
     REPORT_HEADER,
+    XLSX_MAGIC,
     FileRejected,
     ParsedFile,
     PracticeInfo,
     RowError,
+    _cell_text,
+    _csv_rows,
+    _Invalid,
+    _is_blank,
+    _nhs_number,
+    _xlsx_rows,
+    control_cells,
+    escape_control,
+    heading_key,
+    headings_check,
     parse_population_file,
     report_csv,
 )
@@ -147,7 +161,7 @@ def episode_close(*, episode: CaseloadEpisode, reason: str, note: str = "", by: 
 # snapshot is only added for a new patient or one whose figures changed, so re-importing a file
 # writes nothing but its ImportBatch.
 
-IMPORT_REPORT_ERRORS_SHOWN = 1000  # errors kept in ImportBatch.report; the CSV has them all
+IMPORT_REPORT_ERRORS_SHOWN = 1000  # errors (and warnings) kept in ImportBatch.report; the CSV has them all
 IMPORT_MAX_ATTEMPTS = 3  # a task redelivered after a crash gives up after this many tries (JOB-04)
 DROP_FOLDER_DONE, DROP_FOLDER_FAILED, DROP_FOLDER_PROCESSING = "done", "failed", "processing"
 # Every import takes this transaction-level advisory lock, so two imports never interleave (IMP-10).
@@ -173,6 +187,9 @@ _NEW_PATIENT_DEFAULTS: dict[str, Any] = {
     "efi_category": "",
     "ltc_flags": 0,
 }
+
+
+_log = logging.getLogger(__name__)
 
 
 class _Refused(Exception):
@@ -215,7 +232,7 @@ def population_import_preview(*, batch: ImportBatch) -> ImportBatch:
     Runs once per batch (a redelivered task finds the batch already CHECKED and does nothing).
     """
     claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.CHECKING).update(
-        attempts=models.F("attempts") + 1
+        attempts=models.F("attempts") + 1, updated_at=timezone.now()
     )
     batch.refresh_from_db()
     if not claimed:
@@ -238,6 +255,8 @@ def population_import_preview(*, batch: ImportBatch) -> ImportBatch:
             )  # fmt: skip
     except (FileRejected, _Refused) as problem:
         return _batch_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay CHECKING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
@@ -258,7 +277,7 @@ def population_import_start(*, batch: ImportBatch, skip_invalid: bool, by: User)
     batch.skip_invalid = skip_invalid
     batch.attempts = 0
     batch.rows_done = 0
-    batch.save(update_fields=["status", "skip_invalid", "attempts", "rows_done"])
+    batch.save(update_fields=["status", "skip_invalid", "attempts", "rows_done", "updated_at"])
     transaction.on_commit(lambda: population_import_run_task.delay(batch.pk))
     return batch
 
@@ -281,12 +300,14 @@ def population_import_run(*, batch: ImportBatch) -> ImportBatch:
     """Import the batch's stored file (the web upload, after its preview). Safe to run twice."""
     claimed = ImportBatch.objects.filter(
         pk=batch.pk, status__in=[ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING]
-    ).update(status=ImportBatch.Status.RUNNING, attempts=models.F("attempts") + 1)
+    ).update(status=ImportBatch.Status.RUNNING, attempts=models.F("attempts") + 1, updated_at=timezone.now())
     batch.refresh_from_db()
     if not claimed:
         return batch
     if batch.attempts > IMPORT_MAX_ATTEMPTS:
         _batch_fail(batch, f"The import stopped after {IMPORT_MAX_ATTEMPTS} attempts. Nothing was imported.")
+    elif not batch.file:
+        _batch_fail(batch, "The uploaded file is no longer there. Upload it again.")
     else:
         _population_import(batch, path=Path(batch.file.path))
     _batch_delete_upload(batch)
@@ -301,12 +322,15 @@ def population_import_file(
     dry_run: bool = False,
     skip_invalid: bool = False,
     filename: str = "",
+    drop_file: str = "",
 ) -> ImportBatch:
     """Import a file from the command line or the drop folder, in one go.
 
     `by` (optional) is who the import is for: their practices limit which rows may be imported.
     Without it (the drop folder, or the command without --user) every practice in the PCN may be.
     A dry run checks the file and counts what would change, and writes no patient data.
+    `drop_file`: the file's name in the drop folder's processing/ (kept on the batch, so that the
+    file is not lost there if the import's worker dies).
     """
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -322,6 +346,7 @@ def population_import_file(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         attempts=1,
+        drop_file=drop_file,
     )
     return _population_import(batch, path=path)
 
@@ -333,7 +358,10 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
     file), imported with no user (every practice in scope), then moved to done/ or failed/ with its
     report beside it (<name>.report.csv). Files still being written (changed in the last
     IMPORT_DROP_MIN_AGE_SECONDS), hidden files and .part/.tmp files are left for the next sweep.
+
+    Each sweep first fails the batches that are stuck (population_import_stuck_fail).
     """
+    population_import_stuck_fail()
     root = Path(settings.IMPORT_DROP_DIR)
     if not root.is_dir():
         return []
@@ -371,15 +399,91 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
             )
             Path(f"{target}.report.csv").write_text(report_csv([], message=message), encoding="utf-8-sig")
             continue
-        batch = population_import_file(
-            path=claimed, profile=profile, skip_invalid=settings.IMPORT_DROP_SKIP_INVALID, filename=path.name
-        )
-        folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
-        target = root / folder / claimed.name
-        claimed.rename(target)
-        Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
+        try:
+            batch = population_import_file(
+                path=claimed,
+                profile=profile,
+                skip_invalid=settings.IMPORT_DROP_SKIP_INVALID,
+                filename=path.name,
+                drop_file=claimed.name,
+            )
+            folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
+            target = root / folder / claimed.name
+            claimed.rename(target)
+            Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
+        except Exception as error:  # the file must not sit in processing/, nor stop the other files
+            kind = _crash_log(f"Drop-folder file {slug}/{path.name}", error)
+            if claimed.exists():
+                target = root / DROP_FOLDER_FAILED / claimed.name
+                claimed.rename(target)
+                message = (
+                    f"The file could not be imported because of an unexpected error ({kind}). The details "
+                    "are in the server's log. Move the file back into its profile's folder to try again."
+                )
+                Path(f"{target}.report.csv").write_text(report_csv([], message=message), encoding="utf-8-sig")
+            continue
         batches.append(batch)
     return batches
+
+
+def population_import_stuck_fail(*, now: datetime | None = None) -> list[ImportBatch]:
+    """Fail every batch left checking, waiting or running with no sign of life (no claim, progress
+    or save) for IMPORT_STUCK_AFTER_MINUTES: its worker was killed (out of memory, a restart, the
+    task time limit), so nothing will finish it. Nothing was imported: the write and the DONE status
+    are one transaction.
+
+    A batch whose row is locked is left alone: its import is writing (_population_write holds the
+    lock until it commits). A drop-folder file is moved from processing/ to failed/ with its report,
+    not back into the queue: a file that killed its worker would kill the next one too.
+    """
+    minutes = settings.IMPORT_STUCK_AFTER_MINUTES
+    since = (now or timezone.now()) - timedelta(minutes=minutes)
+    failed = []
+    for pk in ImportBatch.objects.stuck(since=since).values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = (
+                ImportBatch.objects.select_for_update(skip_locked=True)
+                .stuck(since=since)
+                .filter(pk=pk)
+                .first()
+            )
+            if batch is None:
+                continue  # it came back to life, or its import holds the lock
+            what = {
+                ImportBatch.Status.CHECKING: "Checking the file stopped without finishing",
+                ImportBatch.Status.PENDING: "The import did not start",
+                ImportBatch.Status.RUNNING: "The import stopped without finishing",
+            }[ImportBatch.Status(batch.status)]
+            again = (
+                "Move the file from the drop folder's failed/ back into its profile's folder to try again."
+                if batch.drop_file
+                else "Import the file again."
+            )
+            message = (
+                f"{what}: nothing was heard from it for {minutes} minutes (the server may have been restarted, "
+                f"or run out of memory). Nothing was imported. {again}"
+            )
+            _log.warning("Import batch %s stuck since %s: failed", batch.pk, batch.updated_at.isoformat())
+            if batch.source == CARE_EVENT_FEED_SOURCE:
+                _care_event_feed_fail(batch, message)
+            else:
+                _batch_fail(batch, message)
+        if batch.drop_file:
+            _drop_file_fail(batch)
+        failed.append(batch)
+    return failed
+
+
+def _drop_file_fail(batch: ImportBatch) -> None:
+    """Move a failed batch's drop-folder file from processing/ to failed/, with its report beside it."""
+    root = Path(settings.IMPORT_DROP_DIR)
+    claimed = root / DROP_FOLDER_PROCESSING / batch.drop_file
+    if not claimed.is_file():
+        return  # already moved (the import ended after all), or removed by hand
+    target = root / DROP_FOLDER_FAILED / batch.drop_file
+    target.parent.mkdir(exist_ok=True)
+    claimed.rename(target)
+    Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
 
 
 def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
@@ -399,6 +503,8 @@ def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
                 }
             else:
                 counts = _population_write(batch, parsed, write=not batch.dry_run)
+            if not _batch_still(batch, ImportBatch.Status.RUNNING):
+                raise _AlreadyDone  # another run finished it, or the stuck sweep failed it: leave it
             batch.rows_total = batch.rows_done = parsed.rows
             _batch_report(batch, parsed, counts)
             batch.finished_at = timezone.now()
@@ -422,6 +528,8 @@ def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
         return _batch_fail(batch, str(problem))
     except _AlreadyDone:
         batch.refresh_from_db()
+    except Exception as error:  # anything else: the batch must not stay RUNNING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
@@ -443,7 +551,7 @@ def _population_parse(batch: ImportBatch, *, path: Path, user: User | None) -> P
         # Outside the import's transaction, so that the page polling for progress sees it.
         if time.monotonic() - last_update[0] >= 0.5:
             last_update[0] = time.monotonic()
-            ImportBatch.objects.filter(pk=batch.pk).update(rows_done=rows)
+            ImportBatch.objects.filter(pk=batch.pk).update(rows_done=rows, updated_at=timezone.now())
 
     try:
         parsed = parse_population_file(
@@ -473,12 +581,9 @@ def _population_write(batch: ImportBatch, parsed: ParsedFile, *, write: bool) ->
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_KEY])
-    if (
-        write
-        and ImportBatch.objects.select_for_update()
-        .filter(pk=batch.pk, status=ImportBatch.Status.DONE)
-        .exists()
-    ):
+    # Writing: lock the batch's row until the transaction ends. The stuck sweep leaves a locked batch
+    # alone (its import is alive), and a batch no longer RUNNING is not written again.
+    if write and not _batch_still(batch, ImportBatch.Status.RUNNING):
         raise _AlreadyDone
     if _use_copy():
         new, updated = _pg_write(batch, parsed, write=write)
@@ -790,11 +895,13 @@ def _batch_report(batch: ImportBatch, parsed: ParsedFile, counts: dict[str, int]
     batch.report = {
         "errors": [list(error) for error in parsed.errors[:IMPORT_REPORT_ERRORS_SHOWN]],
         "error_count": len(parsed.errors),
+        "warnings": [list(warning) for warning in parsed.warnings[:IMPORT_REPORT_ERRORS_SHOWN]],
+        "warning_count": len(parsed.warnings),
         "notes": notes,
     }
     batch.unmapped_columns = parsed.unmapped_columns
-    if parsed.errors:
-        _batch_store_report(batch, report_csv(parsed.errors))
+    if parsed.errors or parsed.warnings:
+        _batch_store_report(batch, report_csv(parsed.errors, warnings=parsed.warnings))
 
 
 def _batch_store_report(batch: ImportBatch, text: str) -> None:
@@ -831,7 +938,38 @@ def _batch_fail(batch: ImportBatch, message: str) -> ImportBatch:
         None, "population.import", user=batch.created_by, batch_id=batch.pk, profile=batch.source,
         status=batch.status, error=message, patient_list="not listed: nothing was written",
     )  # fmt: skip
+    _batch_delete_upload(batch)
     return batch
+
+
+def _crash_log(what: str, error: Exception) -> str:
+    """Log an unexpected error with its traceback, but not its message: a database error's message
+    quotes the row it failed on, and no patient data goes in the logs (DESIGN.md). Returns the
+    error's kind, for the person who started the import."""
+    kind = type(error).__name__
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    _log.error(
+        "%s failed: %s%s\nTraceback (most recent call last):\n%s",
+        what,
+        kind,
+        f" (SQLSTATE {sqlstate})" if sqlstate else "",
+        "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+    )
+    return kind
+
+
+def _batch_crashed(batch: ImportBatch, error: Exception) -> ImportBatch:
+    """A worker raised something unexpected: the batch ends FAILED with the reason, never stays
+    CHECKING or RUNNING. The write is one transaction, already rolled back, so nothing was imported."""
+    kind = _crash_log(f"Import batch {batch.pk}", error)
+    batch.refresh_from_db()  # what was set on it before the error was rolled back
+    message = (
+        f"The import stopped because of an unexpected error ({kind}), so nothing was imported. "
+        f"The details are in the server's log under import batch {batch.pk}."
+    )
+    if batch.source == CARE_EVENT_FEED_SOURCE:
+        return _care_event_feed_fail(batch, message)
+    return _batch_fail(batch, message)
 
 
 def _batch_report_text(batch: ImportBatch) -> str:
@@ -849,7 +987,7 @@ def _batch_report_text(batch: ImportBatch) -> str:
     if batch.unmapped_columns:
         lines.append("Columns ignored (not in the profile): " + ", ".join(batch.unmapped_columns) + ".")
     errors: list[list[str]] = []
-    if batch.report_file and batch.report.get("error_count"):
+    if batch.report_file and (batch.error_count or batch.warning_count):
         with batch.report_file.open("rb") as handle:
             rows = list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
         errors = rows[1:]  # already escaped when the report was written
@@ -1509,7 +1647,7 @@ class CareEventFeedProfile:
         "Summary": "summary",
     }
     date_formats = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-    encoding = "utf-8-sig"
+    encoding = ImportProfile.Encoding.AUTO  # a feed opened and saved in Excel is Windows-1252
     delimiter = ","
     fill_down: list[str] = []
     one_row_per_patient = False
@@ -1553,19 +1691,6 @@ class CareEventFeed:
 
 def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> CareEventFeed:
     """Read and check every row. Raises FileRejected for a problem with the whole file."""
-    from datetime import datetime
-
-    from caseload.importing import (
-        XLSX_MAGIC,
-        _cell_text,
-        _csv_rows,
-        _Invalid,
-        _is_blank,
-        _nhs_number,
-        _xlsx_rows,
-        heading_key,
-    )
-
     profile = CARE_EVENT_FEED_PROFILE
     size = path.stat().st_size
     if size == 0:
@@ -1583,12 +1708,14 @@ def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> 
     header = next(rows, None)
     if header is None or _is_blank(header):
         raise FileRejected("The first row must hold the column headings.")
+    headings_check(header)
     headings = [heading_key(_cell_text(cell)) for cell in header]
     wanted = {heading_key(h): field for h, field in profile.column_map.items()}
     missing = [h for h in profile.column_map if heading_key(h) not in headings]
     if missing:
         raise FileRejected("The file has no column " + ", ".join(f"“{h}”" for h in missing) + ".")
     index = {wanted[h]: i for i, h in enumerate(headings) if h in wanted}
+    mapped = set(index.values())
     feed = CareEventFeed()
     feed.unmapped_columns = [
         _cell_text(c).strip() for c, h in zip(header, headings, strict=True) if h and h not in wanted
@@ -1603,6 +1730,21 @@ def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> 
         feed.rows += 1
         if feed.rows > settings.IMPORT_MAX_ROWS:
             raise FileRejected(f"The file has more than {settings.IMPORT_MAX_ROWS:,} rows. Split it.")
+        control = control_cells(cells)
+        if control:
+            # The row's error is each cell with a control character (shown escaped; an ignored
+            # column's value is not echoed), as in the population import.
+            feed.errors.extend(
+                RowError(
+                    number,
+                    _cell_text(header[i]).strip() if i < len(header) else "",
+                    escape_control(cells[i].strip())[:100] if i in mapped else "",
+                    CONTROL_CHARACTER,
+                )
+                for i in control
+            )
+            feed.invalid_rows += 1
+            continue
         cell = {field: _cell_text(cells[i]).strip() if i < len(cells) else "" for field, i in index.items()}
         errors: list[RowError] = []
         record: dict[str, Any] = {}
@@ -1766,7 +1908,6 @@ def _care_event_feed_report(batch: ImportBatch, feed: CareEventFeed, counts: dic
         _batch_store_report(batch, report_csv(feed.errors))
 
 
-@transaction.atomic
 def care_event_feed_upload(*, upload: UploadedFile, by: User) -> ImportBatch:
     """Keep the uploaded feed and check it (synchronously: feeds are a day's events). Writes no events."""
     suffix = Path(upload.name or "").suffix.lower()
@@ -1782,54 +1923,48 @@ def care_event_feed_upload(*, upload: UploadedFile, by: User) -> ImportBatch:
         file_sha256=digest.hexdigest(), created_by=by, status=ImportBatch.Status.CHECKING, attempts=1,
     )  # fmt: skip
     try:
-        feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+        with transaction.atomic():
+            feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+            counts = _care_event_feed_counts(feed, batch=batch, write=False, by=by)
+            _care_event_feed_report(batch, feed, counts)
+            batch.status = ImportBatch.Status.CHECKED
+            batch.save()
+            audit(
+                None,
+                "care_event_feed.preview",
+                user=by,
+                batch_id=batch.pk,
+                counts=counts,
+                patient_list="not listed: nothing was written",
+            )
     except FileRejected as problem:
-        batch.status, batch.error_message, batch.finished_at = (
-            ImportBatch.Status.FAILED,
-            str(problem),
-            timezone.now(),
-        )
-        batch.counts = {"rows": 0, "new": 0, "unchanged": 0, "unmatched": 0, "invalid": 0}
-        batch.save()
-        _batch_delete_upload(batch)
-        return batch
-    counts = _care_event_feed_counts(feed, batch=batch, write=False, by=by)
-    _care_event_feed_report(batch, feed, counts)
-    batch.status = ImportBatch.Status.CHECKED
-    batch.save()
-    audit(
-        None,
-        "care_event_feed.preview",
-        user=by,
-        batch_id=batch.pk,
-        counts=counts,
-        patient_list="not listed: nothing was written",
-    )
+        return _care_event_feed_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay CHECKING (see _batch_crashed)
+        return _batch_crashed(batch, error)
     return batch
 
 
 def care_event_feed_import(*, batch: ImportBatch, skip_invalid: bool, by: User | None) -> ImportBatch:
     """Import a checked feed: all or nothing unless `skip_invalid`. Idempotent (see above)."""
-    with transaction.atomic():
-        status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
-        if status != ImportBatch.Status.CHECKED:
-            raise ValidationError("This import has already started or ended.", code="not_checked")
-        try:
-            feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
-        except (FileRejected, FileNotFoundError, ValueError) as problem:
-            batch.status, batch.error_message, batch.finished_at = (
-                ImportBatch.Status.FAILED,
-                str(problem),
-                timezone.now(),
-            )
-            batch.save()
-            return batch
-        if feed.invalid_rows and not skip_invalid:
-            raise ValidationError(
-                "The file has invalid rows: import only the valid ones, or correct the file and upload it again.",
-                code="invalid_rows",
-            )
-        return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+    try:
+        with transaction.atomic():
+            status = ImportBatch.objects.select_for_update().values_list("status", flat=True).get(pk=batch.pk)
+            if status != ImportBatch.Status.CHECKED:
+                raise ValidationError("This import has already started or ended.", code="not_checked")
+            try:
+                feed = care_event_feed_parse(path=Path(batch.file.path), user=by)
+            except (FileRejected, FileNotFoundError, ValueError) as problem:
+                return _care_event_feed_fail(batch, str(problem))
+            if feed.invalid_rows and not skip_invalid:
+                raise ValidationError(
+                    "The file has invalid rows: import only the valid ones, or correct the file and upload it again.",
+                    code="invalid_rows",
+                )
+            return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+    except ValidationError:
+        raise
+    except Exception as error:  # anything else: the batch must not stay CHECKED (see _batch_crashed)
+        return _batch_crashed(batch, error)
 
 
 def care_event_feed_import_file(
@@ -1844,30 +1979,36 @@ def care_event_feed_import_file(
     )  # fmt: skip
     try:
         feed = care_event_feed_parse(path=path, user=by)
+        with transaction.atomic():
+            if feed.invalid_rows and not skip_invalid:
+                counts = {
+                    "rows": feed.rows,
+                    "new": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "unmatched": 0,
+                    "invalid": feed.invalid_rows,
+                }
+                _care_event_feed_report(batch, feed, counts)
+                batch.status, batch.finished_at = ImportBatch.Status.FAILED, timezone.now()
+                batch.error_message = f"{feed.invalid_rows:,} row{'s have' if feed.invalid_rows != 1 else ' has'} a problem, so nothing was imported."
+                batch.save()
+                return batch
+            return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
     except FileRejected as problem:
-        batch.status, batch.error_message, batch.finished_at = (
-            ImportBatch.Status.FAILED,
-            str(problem),
-            timezone.now(),
-        )
-        batch.save()
-        return batch
-    with transaction.atomic():
-        if feed.invalid_rows and not skip_invalid:
-            counts = {
-                "rows": feed.rows,
-                "new": 0,
-                "updated": 0,
-                "unchanged": 0,
-                "unmatched": 0,
-                "invalid": feed.invalid_rows,
-            }
-            _care_event_feed_report(batch, feed, counts)
-            batch.status, batch.finished_at = ImportBatch.Status.FAILED, timezone.now()
-            batch.error_message = f"{feed.invalid_rows:,} row{'s have' if feed.invalid_rows != 1 else ' has'} a problem, so nothing was imported."
-            batch.save()
-            return batch
-        return _care_event_feed_write(batch, feed, skip_invalid=skip_invalid, by=by)
+        return _care_event_feed_fail(batch, str(problem))
+    except Exception as error:  # anything else: the batch must not stay RUNNING (see _batch_crashed)
+        return _batch_crashed(batch, error)
+
+
+def _care_event_feed_fail(batch: ImportBatch, message: str) -> ImportBatch:
+    """The feed cannot be imported: nothing was written; say why. The uploaded copy goes."""
+    batch.status, batch.error_message, batch.finished_at = ImportBatch.Status.FAILED, message, timezone.now()
+    if not batch.counts:
+        batch.counts = {"rows": 0, "new": 0, "unchanged": 0, "unmatched": 0, "invalid": 0}
+    batch.save()
+    _batch_delete_upload(batch)
+    return batch
 
 
 def _care_event_feed_write(

@@ -228,6 +228,10 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_DROP_DIR = Path(os.environ.get("IMPORT_DROP_DIR", VAR_DIR / "imports"))
 IMPORT_DROP_MIN_AGE_SECONDS = env_int("IMPORT_DROP_MIN_AGE_SECONDS", 60)
 IMPORT_DROP_SKIP_INVALID = env_bool("IMPORT_DROP_SKIP_INVALID", False)
+# An import checking, waiting or running with no sign of life for this long has lost its worker
+# (killed, out of memory, restarted): the drop-folder sweep fails it. A live import is never taken
+# for one: it reports progress as it reads the file and holds its batch's row lock while it writes.
+IMPORT_STUCK_AFTER_MINUTES = max(5, env_int("IMPORT_STUCK_AFTER_MINUTES", 30))
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

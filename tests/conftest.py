@@ -35,9 +35,14 @@ def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
     return client
 
 
-# Rows the data migrations ship, with the function that makes them (each idempotent).
+# Rows the data migrations ship, with the functions that make them (each idempotent), in order.
 SHIPPED_DATA = (
     ("caseload.migrations.0006_shipped_import_profiles", "create_profiles", "ImportProfile"),
+    (
+        "caseload.migrations.0016_shipped_import_profiles_detect_encoding",
+        "detect_by_default",
+        "ImportProfile",
+    ),
     ("caseload.migrations.0010_shipped_referral_types", "create_types", "ReferralType"),
     ("caseload.migrations.0011_example_signposting_services", "add_services", "Service"),
 )
@@ -56,8 +61,11 @@ def shipped_data(request):
     request.getfixturevalue(database)
     from django.apps import apps
 
+    flushed = {
+        model for _, _, model in SHIPPED_DATA if not apps.get_model("caseload", model).objects.exists()
+    }
     for module, function, model in SHIPPED_DATA:
-        if not apps.get_model("caseload", model).objects.exists():
+        if model in flushed:
             getattr(importlib.import_module(module), function)(apps, None)
 
 

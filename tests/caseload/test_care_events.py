@@ -366,6 +366,40 @@ def test_feed_upload_preview_and_import_pages(sign_in_as, manager, practice_a):
     assert client.get(reverse("caseload:import_batch_detail", args=[batch.pk])).status_code == 404
 
 
+def test_a_feed_cell_with_a_control_character_is_a_row_error(tmp_path, settings, manager, practice_a):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    patient = PatientFactory(practice=practice_a)
+    path = feed(
+        tmp_path,
+        row(patient.nhs_number, "Admission", recent(3), summary="Fall\x00 at home"),
+        row(patient.nhs_number, "Discharge", recent(1)),
+    )
+
+    batch = care_event_feed_import_file(path=path, by=manager.user)
+
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.report["errors"] == [[2, "Summary", "Fall\\x00 at home", "contains a control character"]]
+    assert CareEvent.objects.count() == 0
+    skipped = care_event_feed_import_file(path=path, by=manager.user, skip_invalid=True)
+    assert (skipped.status, skipped.counts["new"], skipped.counts["invalid"]) == ("done", 1, 1)
+    assert list(CareEvent.objects.values_list("kind", flat=True)) == [CareEvent.Kind.DISCHARGE]
+
+
+def test_feed_upload_with_a_control_character_is_checked_not_crashed(sign_in_as, settings, tmp_path, manager):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    content = (HEADER + row(next(_unknown_numbers), "Admission\x00", recent())).encode()
+    client = sign_in_as(manager)
+
+    client.post(
+        reverse("caseload:care_event_import"), {"file": SimpleUploadedFile("feed.csv", content, "text/csv")}
+    )
+
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.counts["invalid"]) == ("checked", 1)
+    assert batch.report["errors"] == [[2, "Event", "Admission\\x00", "contains a control character"]]
+    assert CareEvent.objects.count() == 0
+
+
 # --- Unmatched events ---------------------------------------------------------------------------------
 
 

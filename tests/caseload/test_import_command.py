@@ -87,6 +87,29 @@ def test_user_limits_the_practices(profiles, sample_practices, manager, tmp_path
     ]
 
 
+def test_warnings_are_listed_and_the_file_imported(profiles, sample_practices, tmp_path):
+    path = write_csv(
+        tmp_path / "emis.csv",
+        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
+    )
+
+    output = command(str(path), "--profile", "emis-search")
+
+    batch = ImportBatch.objects.get()
+    assert output.splitlines() == [
+        f"Batch {batch.pk} (EMIS Web search export): 3 rows read; 2 new, 0 updated, 0 unchanged patients; 0 invalid rows.",
+        "Ignored columns (not in the profile): Date",
+        "  row 4, NHS Number: warning, still imported: the same NHS number is on row 2, with other patients' "
+        f"rows in between: both blocks of rows are imported as this one patient (value: '{N1}')",
+        f"Report (errors and warnings): {batch.report_file.path}",
+        "Imported.",
+    ]
+    assert Patient.objects.count() == 2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

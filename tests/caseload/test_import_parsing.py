@@ -147,6 +147,38 @@ def test_too_many_rows_is_a_file_problem(tmp_path):
     assert rejected.value.message == "The file has more than 1 rows, the most one import takes. Split it."
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_detect_profile_reads_utf8_with_or_without_a_bom_and_windows_1252(tmp_path, encoding):
+    path = tmp_path / "f.csv"
+    path.write_bytes(
+        "NHS number,Practice,Surname,Address\n9990000018,P99001,Zoë O’Brien,£5 Lane\n".encode(encoding)
+    )
+    profile = Profile(column_map={**BASIC, "Surname": "family_name", "Address": "address"}, encoding="auto")
+
+    result = parse_population_file(
+        path, profile=profile, practices=PRACTICES, allowed_practice_ids=None, care_homes={}, today=TODAY,
+        max_bytes=1_048_576,
+    )  # fmt: skip
+
+    assert result.records == [("9990000018", 1, "", "Zoë O’Brien", "£5 Lane")]
+
+
+def test_a_detect_profile_refuses_a_file_that_is_neither_utf8_nor_windows_1252(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"NHS number,Practice\n9990000018,P99001\n9990000026,P\x81\n")  # 0x81: not in cp1252
+
+    with pytest.raises(FileRejected) as rejected:
+        parse_population_file(
+            path, profile=Profile(column_map=BASIC, encoding="auto"), practices=PRACTICES,
+            allowed_practice_ids=None, care_homes={}, today=TODAY, max_bytes=1_048_576,
+        )  # fmt: skip
+
+    assert rejected.value.message == (
+        "The file is neither UTF-8 nor Windows-1252: the first character that cannot be read is in row 3. "
+        "Save it as “CSV UTF-8” in Excel and import that."
+    )
+
+
 def test_semicolon_delimiter_and_cp1252(tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes("NHS number;Practice;Surname\n9990000018;P99001;Renée\n".encode("cp1252"))
@@ -217,3 +249,161 @@ def test_the_fast_nhs_number_check_agrees_with_pcn_nhs_number():
         except _Invalid:
             accepted = False
         assert accepted == is_valid(number), number
+
+
+# --- Control characters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1b", "\x1f"])
+def test_a_control_character_in_a_cell_is_a_row_error_shown_escaped(tmp_path, character):
+    profile = Profile(column_map={**BASIC, "Surname": "family_name"})
+
+    result = parse(
+        tmp_path,
+        f"NHS number,Practice,Surname\n9990000018,P99001,O{character}Brien\n9990000026,P99001,Jones\n",
+        profile,
+    )
+
+    assert result.errors == [
+        RowError(2, "Surname", f"O\\x{ord(character):02x}Brien", "contains a control character")
+    ]
+    assert result.records == [("9990000026", 1, "", "Jones")]
+    assert (result.rows, result.invalid_rows) == (2, 1)
+
+
+def test_tabs_and_line_breaks_in_a_cell_are_not_control_characters(tmp_path):
+    profile = Profile(column_map={**BASIC, "Address": "address"})
+
+    result = parse(
+        tmp_path, 'NHS number,Practice,Address\n9990000018,P99001,"1 High St\tFlat 2\r\nTown"\n', profile
+    )
+
+    assert result.errors == []
+    assert result.records == [("9990000018", 1, "1 High St\tFlat 2\r\nTown")]
+
+
+def test_a_control_character_is_the_cells_only_error_and_an_ignored_columns_value_is_not_echoed(tmp_path):
+    profile = Profile(column_map={**BASIC, "Sex": "sex"})
+
+    result = parse(
+        tmp_path, "NHS number,Practice,Sex,Notes\n9990000018\x00,P99001,F\x00,private\x00note\n", profile
+    )
+
+    assert result.errors == [
+        RowError(2, "NHS number", "9990000018\\x00", "contains a control character"),
+        RowError(2, "Sex", "F\\x00", "contains a control character"),
+        RowError(2, "Notes", "", "contains a control character"),
+    ]
+    assert (result.records, result.invalid_rows) == ([], 1)
+
+
+def test_a_control_character_in_a_filled_down_patient_keeps_its_other_rows_out(tmp_path):
+    profile = Profile(
+        column_map={**BASIC, "Code Term": "condition_term"},
+        fill_down=["NHS number", "Practice"],
+        one_row_per_patient=False,
+    )
+
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n"
+        "9990000018,P99001,Asthma\x00\n,,COPD\n"
+        "9990000026,P99001,Asthma\n,,Dementia\x07\n,,COPD\n"
+        "9990000034,P99001,Asthma\n",
+        profile,
+    )
+
+    assert result.errors == [
+        RowError(2, "Code Term", "Asthma\\x00", "contains a control character"),
+        RowError(
+            3, "NHS number", "999 000 0018", "not imported: row 2 for the same NHS number has a problem"
+        ),
+        RowError(
+            4, "NHS number", "999 000 0026", "not imported: row 5 for the same NHS number has a problem"
+        ),
+        RowError(5, "Code Term", "Dementia\\x07", "contains a control character"),
+        RowError(
+            6, "NHS number", "999 000 0026", "not imported: row 5 for the same NHS number has a problem"
+        ),
+    ]
+    assert result.records == [("9990000034", 1, int(LongTermCondition.ASTHMA))]
+
+
+def test_a_control_character_in_the_headings_is_a_file_problem(tmp_path):
+    with pytest.raises(FileRejected) as rejected:
+        parse(
+            tmp_path, "NHS number,Practice,Sur\x00name\n9990000018,P99001,Jones\n", Profile(column_map=BASIC)
+        )
+
+    assert rejected.value.message == (
+        "The heading of column 3 (“Sur\\x00name”) contains a control character: the file is damaged, or is "
+        "not a CSV or XLSX file. Export it again and import the new file."
+    )
+
+
+def test_a_row_of_nothing_but_control_characters_is_an_error_not_a_blank_row(tmp_path):
+    result = parse(
+        tmp_path, "NHS number,Practice\n9990000018,P99001\n\x00\x00,\x00\n", Profile(column_map=BASIC)
+    )
+
+    assert result.errors == [
+        RowError(3, "NHS number", "\\x00\\x00", "contains a control character"),
+        RowError(3, "Practice", "\\x00", "contains a control character"),
+    ]
+    assert (result.rows, result.invalid_rows, result.records) == (2, 1, [("9990000018", 1)])
+
+
+# --- Warnings: rows that are imported but deserve a look -------------------------------------------
+
+
+EMIS_LIKE = Profile(
+    column_map={**BASIC, "Code Term": "condition_term"},
+    fill_down=["NHS number", "Practice"],
+    one_row_per_patient=False,
+)
+REPEATED = (
+    "the same NHS number is on row 2, with other patients' rows in between: both blocks of rows are "
+    "imported as this one patient"
+)
+
+
+def test_a_patient_block_repeated_further_down_is_a_warning_and_still_imported(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n"
+        "999 000 0018,P99001,Asthma\n,,COPD\n"
+        "9990000026,P99001,Dementia\n"
+        "999 000 0018,P99001,Stroke\n",
+        EMIS_LIKE,
+    )
+
+    assert result.errors == []
+    assert result.warnings == [RowError(5, "NHS number", "999 000 0018", REPEATED)]
+    flags = LongTermCondition.ASTHMA | LongTermCondition.COPD | LongTermCondition.STROKE_TIA
+    assert result.records == [
+        ("9990000018", 1, int(flags)),
+        ("9990000026", 1, int(LongTermCondition.DEMENTIA)),
+    ]
+    assert (result.rows, result.invalid_rows) == (4, 0)
+
+
+def test_rows_of_one_patient_together_are_no_warning_even_with_the_number_on_each(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n9990000018,P99001,Asthma\n9990000018,P99001,COPD\n\n"
+        "9990000018,P99001,Stroke\n9990000026,P99001,Dementia\n",
+        EMIS_LIKE,
+    )
+
+    assert (result.errors, result.warnings) == ([], [])
+
+
+def test_a_repeat_of_an_invalid_nhs_number_is_not_a_warning(tmp_path):
+    result = parse(
+        tmp_path,
+        "NHS number,Practice,Code Term\n12345,P99001,Asthma\n9990000026,P99001,Dementia\n12345,P99001,COPD\n",
+        EMIS_LIKE,
+    )
+
+    assert result.warnings == []
+    assert [error.row for error in result.errors] == [2, 4]

@@ -61,7 +61,7 @@ def test_canonical_sample_imports_every_column(profiles, sample_care_homes, writ
     assert batch.status == ImportBatch.Status.DONE
     assert batch.counts == {"rows": 20, "new": 20, "updated": 0, "unchanged": 0, "invalid": 0}
     assert batch.unmapped_columns == []
-    assert batch.report == {"errors": [], "error_count": 0, "notes": []}
+    assert batch.report == {"errors": [], "error_count": 0, "warnings": [], "warning_count": 0, "notes": []}
     assert Patient.objects.count() == 20
     assert RiskSnapshot.objects.filter(batch=batch).count() == 20
     joan = Patient.objects.get(nhs_number="9990020000")
@@ -359,9 +359,10 @@ def test_duplicate_nhs_numbers_in_a_one_row_per_patient_file(profiles, practice_
             "administrator can change the profile if the source's columns have changed.",
         ),
         (
-            (CANONICAL_HEADER + "\r\n" + canonical_row("9990030001", given="Renée")).encode("cp1252"),
-            "The file is not in UTF-8: the first character that cannot be read is in row 2. Save it as "
-            "“CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding to Windows-1252 (cp1252).",
+            b"\xef\xbb\xbf"
+            + (CANONICAL_HEADER + "\r\n" + canonical_row("9990030001", given="Renée")).encode("cp1252"),
+            "The file starts with UTF-8's byte order mark but is not in UTF-8: the first character that cannot "
+            "be read is in row 2. Save it again as “CSV UTF-8” in Excel and import that.",
         ),
         (
             b"\xff\xfen\x00h\x00s\x00",
@@ -384,7 +385,7 @@ def test_duplicate_nhs_numbers_in_a_one_row_per_patient_file(profiles, practice_
         "empty",
         "headings-only",
         "missing-columns",
-        "cp1252-as-utf8",
+        "bom-but-cp1252",
         "utf16",
         "xls",
         "broken-xlsx",
@@ -418,6 +419,49 @@ def test_file_over_the_size_limit_is_refused(profiles, practice_a, tmp_path, set
     )
 
 
+def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252(
+    profiles, sample_practices, tmp_path, write_path
+):
+    assert profiles["emis-search"].encoding == ImportProfile.Encoding.AUTO
+    path = write_csv(
+        tmp_path / "emis.csv",
+        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        f'{N1},"O’BRIEN, Zoë (Ms)",01-Feb-1950,Female,P99001,,Asthma',
+        ",,,,,£,COPD",
+        encoding="cp1252",
+    )
+
+    batch = run(path, profiles["emis-search"])
+
+    assert batch.status == ImportBatch.Status.DONE, batch.error_message
+    assert batch.counts == {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 0}
+    patient = Patient.objects.get()
+    assert (patient.family_name, patient.given_name) == ("O’BRIEN", "Zoë")
+    assert patient.ltc_flags == LongTermCondition.ASTHMA | LongTermCondition.COPD
+
+
+def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, practice_a, tmp_path):
+    profile = profiles["canonical"]
+    profile.encoding = ImportProfile.Encoding.UTF8
+    profile.save()
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1, given="Zoë", family="O’Brien"),
+        encoding="cp1252",
+    )
+    before = state()
+
+    batch = run(path, profile)
+
+    assert_refused(
+        batch,
+        before,
+        "The file is not in UTF-8: the first character that cannot be read is in row 2. Save it as "
+        "“CSV UTF-8” in Excel, or ask an administrator to set this profile's encoding to “Detect”.",
+    )
+
+
 def test_cp1252_profile_refuses_a_utf8_file_with_a_bom(profiles, practice_a, tmp_path):
     profile = profiles["canonical"]
     profile.encoding = ImportProfile.Encoding.CP1252
@@ -429,7 +473,7 @@ def test_cp1252_profile_refuses_a_utf8_file_with_a_bom(profiles, practice_a, tmp
 
     assert batch.error_message == (
         "The file is in UTF-8 (it starts with a byte order mark), but this profile reads Windows-1252. "
-        "Ask an administrator to set the profile's encoding to UTF-8."
+        "Ask an administrator to set the profile's encoding to “Detect” or UTF-8."
     )
 
 
@@ -441,6 +485,95 @@ def test_row_with_more_cells_than_headings_is_invalid(profiles, practice_a, tmp_
     assert batch.report["errors"] == [
         [2, "", "", "the row has 24 cells but there are 23 column headings: check the delimiter and quoting"]
     ]
+
+
+# --- Control characters: a row error, never a crash ------------------------------------------------------
+
+CONTROL = "contains a control character"
+
+
+def test_control_characters_in_cells_refuse_the_file_with_row_errors(profiles, practice_a, tmp_path):
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1),
+        canonical_row(N2, family="O\x00Brien"),
+        canonical_row(N3, sex="F\x00"),
+    )
+    before = state()
+
+    batch = run(path, profiles["canonical"])
+
+    assert_refused(
+        batch,
+        before,
+        "2 rows have a problem, so nothing was imported. "
+        "Correct the file and import it again, or choose to skip the invalid rows.",
+    )
+    assert batch.counts == {"rows": 3, "new": 0, "updated": 0, "unchanged": 0, "invalid": 2}
+    assert batch.report["errors"] == [
+        [3, "family_name", "O\\x00Brien", CONTROL],
+        [4, "sex", "F\\x00", CONTROL],
+    ]
+    assert report_rows(batch) == [
+        ["3", "family_name", "O\\x00Brien", CONTROL],
+        ["4", "sex", "F\\x00", CONTROL],
+    ]
+
+
+def test_skipping_rows_with_control_characters_imports_the_others(profiles, practice_a, tmp_path, write_path):
+    path = write_csv(
+        tmp_path / "f.csv",
+        CANONICAL_HEADER,
+        canonical_row(N1, given="Zo\x00e"),
+        canonical_row(N2),
+        canonical_row(N3).replace("1 High Street", "1 High\x1bStreet"),
+    )
+
+    batch = run(path, profiles["canonical"], skip_invalid=True)
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 3, "new": 1, "updated": 0, "unchanged": 0, "invalid": 2}
+    assert batch.report["errors"] == [
+        [2, "given_name", "Zo\\x00e", CONTROL],
+        [4, "address", "1 High\\x1bStreet", CONTROL],
+    ]
+    assert list(Patient.objects.values_list("nhs_number", flat=True)) == [N2]
+
+
+def test_a_control_character_in_the_headings_refuses_the_file(profiles, practice_a, tmp_path):
+    path = write_csv(
+        tmp_path / "f.csv", CANONICAL_HEADER.replace("postcode", "post\x00code"), canonical_row(N1)
+    )
+    before = state()
+
+    batch = run(path, profiles["canonical"])
+
+    message = (
+        "The heading of column 8 (“post\\x00code”) contains a control character: the file is damaged, or is "
+        "not a CSV or XLSX file. Export it again and import the new file."
+    )
+    assert_refused(batch, before, message)
+    assert report_rows(batch) == [["", "", "", message]]
+
+
+def test_an_xlsx_cell_with_excels_escape_for_a_control_character_is_a_row_error(
+    profiles, sample_practices, tmp_path
+):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(ICB_HEADER.split(","))
+    sheet.append(["9990010005", "P99002", date(1959, 1, 20), "M", 58.3, 0.24, 4, 0, 0, "N_x0000_"])
+    sheet.append(["9990010072", "P99001", date(1968, 11, 26), "M", 55.1, 0.12, 0, 0, 1, "N"])
+    path = tmp_path / "extract.xlsx"
+    workbook.save(path)
+
+    batch = run(path, profiles["icb-risk"], skip_invalid=True)
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 1}
+    assert batch.report["errors"] == [[2, "care_home_resident", "N\\x00", CONTROL]]
+    assert list(Patient.objects.values_list("nhs_number", flat=True)) == ["9990010072"]
 
 
 # --- Re-imports -------------------------------------------------------------------------------------
@@ -580,6 +713,64 @@ def test_a_profile_without_dates_of_birth_updates_but_cannot_add(profiles, pract
     ]  # fmt: skip
     patient = Patient.objects.get()
     assert (patient.risk_score, patient.date_of_birth) == (Decimal("12.3"), date(1950, 5, 5))
+
+
+def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
+    profiles, sample_practices, tmp_path, write_path
+):
+    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
+    spaced = f"{N1[:3]} {N1[3:6]} {N1[6:]}"
+    path = write_csv(
+        tmp_path / "emis.csv",
+        header,
+        f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        ",,,,,,COPD",
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Dementia',
+    )
+    reason = (
+        "the same NHS number is on row 2, with other patients' rows in between: both blocks of rows are "
+        "imported as this one patient"
+    )
+
+    batch = run(path, profiles["emis-search"])
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.counts == {"rows": 4, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    assert batch.report == {
+        "errors": [],
+        "error_count": 0,
+        "warnings": [[5, "NHS Number", spaced, reason]],
+        "warning_count": 1,
+        "notes": [],
+    }
+    assert report_rows(batch) == [["5", "NHS Number", spaced, f"Warning, still imported: {reason}"]]
+    assert Patient.objects.get(nhs_number=N1).ltc_flags == (
+        LongTermCondition.ASTHMA | LongTermCondition.COPD | LongTermCondition.DEMENTIA
+    )
+
+
+def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_practices, tmp_path):
+    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
+    path = write_csv(
+        tmp_path / "emis.csv",
+        header,
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
+        f'{N3},"BROWN, Cy (Mr)",01-Mar-1940,Male,P99009,,Asthma',
+    )
+
+    batch = run(path, profiles["emis-search"], skip_invalid=True)
+
+    assert report_rows(batch) == [
+        [
+            "4", "NHS Number", N1,
+            "Warning, still imported: the same NHS number is on row 2, with other patients' rows in "
+            "between: both blocks of rows are imported as this one patient",
+        ],
+        ["5", "Practice", "P99009", "practice P99009 is not one of the PCN's practices"],
+    ]  # fmt: skip
 
 
 def test_a_multi_row_patient_whose_rows_disagree_is_not_imported(profiles, sample_practices, tmp_path):

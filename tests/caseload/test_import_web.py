@@ -1,10 +1,17 @@
 """The web upload: upload → preview (background) → import (background) → result; profiles; scoping."""
 
+import importlib
+import json
+
 import pytest
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from caseload.models import ImportBatch, ImportProfile, Patient, RiskSnapshot
+from pcn.audit import audit
 from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
@@ -117,6 +124,51 @@ def test_invalid_rows_offer_skipping_them(
     assert (
         AuditEvent.objects.filter(action="population.import_report", detail__batch_id=batch.pk).count() == 1
     )
+
+
+def test_the_check_page_and_the_report_show_a_repeated_patient_as_a_warning(
+    client, pcn_manager, profiles, eager_celery, django_capture_on_commit_callbacks
+):
+    sign_in(client, pcn_manager.user)
+    rows = [
+        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
+        f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
+        f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
+    ]
+    file = SimpleUploadedFile("emis.csv", "\r\n".join(rows).encode(), "text/csv")
+
+    batch = upload(client, profiles["emis-search"], file, django_capture_on_commit_callbacks)
+
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.CHECKED
+    assert batch.counts == {"rows": 3, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert ">Import</button>" in page  # a warning does not stop the import
+    assert '<h2 class="nhsuk-heading-m">Warnings: these rows are imported, but check them</h2>' in page
+    assert (
+        f'<tr><td class="nhsuk-table__cell--numeric">4</td><td>NHS Number</td><td><code>{N1}</code></td>'
+        "<td>The same NHS number is on row 2, with other patients&#x27; rows in between: both blocks of rows "
+        "are imported as this one patient</td></tr>"
+    ) in page
+    assert "Download these warnings (CSV)</a>" in page
+    assert 'data-testid="import-errors"' not in page
+    view = AuditEvent.objects.get(action="population.import_view", detail__batch_id=batch.pk)
+    assert view.detail == {"batch_id": batch.pk, "errors_shown": 0, "warnings_shown": 1}
+
+    response = client.get(reverse("caseload:import_batch_report", args=[batch.pk]))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.splitlines() == [
+        "Row,Column,Value,Reason",
+        f'4,NHS Number,{N1},"Warning, still imported: the same NHS number is on row 2, with other '
+        "patients' rows in between: both blocks of rows are imported as this one patient\"",
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("caseload:import_batch_start", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert (batch.status, batch.warning_count) == (ImportBatch.Status.DONE, 1)
+    assert Patient.objects.count() == 2
 
 
 def test_htmx_poll_gets_only_the_batch_partial(client, manager, profiles):
@@ -301,6 +353,45 @@ def test_administrator_edits_a_shipped_profile(client, administrator, profiles):
     emis.refresh_from_db()
     assert emis.column_map["Practice Code"] == "practice_code"
     assert (emis.fill_down, emis.one_row_per_patient) == (["NHS Number", "Practice Code"], False)
+
+
+def test_a_new_profile_detects_the_encoding_unless_one_is_pinned(client, administrator, profiles):
+    sign_in(client, administrator.user)
+
+    form = client.get(reverse("caseload:import_profile_create")).context["form"]
+
+    assert form["encoding"].initial == ImportProfile.Encoding.AUTO
+    assert [value for value, _ in form.fields["encoding"].choices] == ["auto", "utf-8-sig", "cp1252"]
+
+
+def test_the_data_migration_switches_shipped_profiles_to_detect_but_keeps_a_pin(profiles, administrator):
+    migration = importlib.import_module("caseload.migrations.0016_shipped_import_profiles_detect_encoding")
+    ImportProfile.objects.update(encoding=ImportProfile.Encoding.UTF8)
+    ImportProfile.objects.filter(slug="canonical").update(encoding=ImportProfile.Encoding.CP1252)
+    by = administrator.user
+    audit(
+        None, "import_profile.change", user=by, profile_id=profiles["emis-search"].pk, changed=["column_map"]
+    )
+    audit(None, "import_profile.change", user=by, profile_id=profiles["systmone"].pk, changed=["encoding"])
+    LogEntry.objects.create(
+        user=by, content_type=ContentType.objects.get_for_model(ImportProfile),
+        object_id=str(profiles["icb-risk"].pk), object_repr="ICB risk-stratification extract",
+        action_flag=CHANGE, change_message=json.dumps([{"changed": {"fields": ["Encoding", "Delimiter"]}}]),
+    )  # fmt: skip
+    ImportProfile.objects.create(
+        name="Frailty register", slug="frailty", column_map={"NHS": "nhs_number", "Practice": "practice_code"},
+        date_formats=["%d/%m/%Y"], encoding=ImportProfile.Encoding.UTF8,
+    )  # fmt: skip
+
+    migration.detect_by_default(apps, None)
+
+    assert dict(ImportProfile.objects.values_list("slug", "encoding")) == {
+        "canonical": "cp1252",  # not the shipped default
+        "emis-search": "auto",  # edited, but not its encoding
+        "systmone": "utf-8-sig",  # an administrator chose UTF-8 on the profile's page…
+        "icb-risk": "utf-8-sig",  # … or in the admin site
+        "frailty": "utf-8-sig",  # an administrator's own profile
+    }
 
 
 @pytest.mark.parametrize(

@@ -85,8 +85,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  … and {batch.error_count - SHOWN_ERRORS:,} more: see {batch.report_file.path}"
             )
-        elif batch.error_count and batch.report_file:
-            self.stdout.write(f"Error report: {batch.report_file.path}")
+        warnings = batch.report.get("warnings", [])
+        for row, column, value, reason in warnings[:SHOWN_ERRORS]:
+            self.stdout.write(
+                f"  row {row}, {column or 'the row'}: warning, still imported: {reason} (value: {value!r})"
+            )
+        if batch.warning_count > SHOWN_ERRORS:
+            self.stdout.write(
+                f"  … and {batch.warning_count - SHOWN_ERRORS:,} more warnings: see {batch.report_file.path}"
+            )
+        listed = batch.error_count + batch.warning_count
+        if listed and batch.report_file and max(batch.error_count, batch.warning_count) <= SHOWN_ERRORS:
+            self.stdout.write(f"Report (errors and warnings): {batch.report_file.path}")
         if batch.status == ImportBatch.Status.FAILED:
             raise CommandError(batch.error_message)
         if batch.dry_run:
