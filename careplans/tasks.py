@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from careplans.services import care_plan_reviews_sweep
+from careplans.services.reviews import care_plan_reviews_sweep
 
 
 @shared_task(acks_late=True)

@@ -685,7 +685,7 @@ def agenda_suggestions(*, meeting: Meeting, user: User) -> list[dict[str, Any]]:
     from django.db.models import OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
-    from careplans.services import ehch_badges_for
+    from careplans.services.ehch import ehch_badges_for
     from caseload.models import CareEvent, RiskSnapshot
     from pcn.working_days import add_working_days
 

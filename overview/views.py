@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from careplans.services import ehch_badge, ehch_badges_for
+from careplans.services.ehch import ehch_badge, ehch_badges_for
 from caseload.contact_views import pam_change, pam_chart, tasks_in_order
 from caseload.filters import CaseloadFilter
 from caseload.models import CareEvent, CaseloadEpisode, EfiCategory, Patient, Referral, Task

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from careplans.models import CarePlan, CarePlanVersion
-from careplans.services import EhchDue, ehch_badges_for, ehch_pcsp_due, ehch_pcsp_due_for
+from careplans.services.ehch import EhchDue, ehch_badges_for, ehch_pcsp_due, ehch_pcsp_due_for
 from caseload.models import CareEvent
 from mdt.models import Meeting, MeetingSeries
 from mdt.services import agenda_suggestions

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
-from careplans.services import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
+from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import ActivationMeasure, CodingEntry, LongTermCondition
 from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory

@@ -11,14 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
-from careplans.services import (
-    PCSP_REVIEWED,
-    care_plan_agree,
-    care_plan_draft,
-    care_plan_review,
-    care_plan_reviews_sweep,
-    care_plan_save,
-)
+from careplans.services.plans import care_plan_agree, care_plan_draft, care_plan_save
+from careplans.services.reviews import PCSP_REVIEWED, care_plan_review, care_plan_reviews_sweep
 from caseload.models import CodingEntry, Task
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from careplans.models import CarePlan, CarePlanVersion
-from careplans.services import care_plan_reviews_sweep, ehch_compliance, ehch_pcsp_due
+from careplans.services.ehch import ehch_compliance, ehch_pcsp_due
+from careplans.services.reviews import care_plan_reviews_sweep
 from caseload.models import CareEvent, Task
 from pcn.models import AuditEvent
 from pcn.working_days import add_working_days, working_days_between

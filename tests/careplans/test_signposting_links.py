@@ -11,7 +11,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from careplans.models import Goal, SupportNeed
-from careplans.services import care_plan_agree, care_plan_draft, care_plan_save
+from careplans.services.plans import care_plan_agree, care_plan_draft, care_plan_save
 from caseload.models import Service, Signposting
 from tests.factories import PatientFactory
 

@@ -8,7 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from careplans.services import ehch_pcsp_due
+from careplans.services.ehch import ehch_pcsp_due
 from caseload.models import CareEvent
 from caseload.services import patient_care_home_set
 from pcn.models import AuditEvent

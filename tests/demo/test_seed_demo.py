@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from careplans.services import ehch_pcsp_due
+from careplans.services.ehch import ehch_pcsp_due
 from caseload.models import CareEvent, CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
 from demo.services import DEMO_PASSWORD, DemoSeedCounts, demo_pcn_seed
 from mdt.models import MeetingSeries

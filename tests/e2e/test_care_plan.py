@@ -59,7 +59,7 @@ def test_care_home_move_in_badge_review_and_ehch_page(page, live_server, coordin
     from django.utils import timezone
 
     from careplans.models import CarePlanReview
-    from careplans.services import care_plan_agree, care_plan_draft
+    from careplans.services.plans import care_plan_agree, care_plan_draft
     from tests.factories import CareHomeFactory
 
     CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from careplans.services import care_plan_draft
+from careplans.services.plans import care_plan_draft
 from tests.factories import PatientFactory
 
 

@@ -342,9 +342,9 @@ MATRIX: dict[str, Spec] = {
     ),
     # Every admin view goes through one AdminSite.admin_view; the index stands for them all.
     # (Anonymous users go to the admin's login URL, which sends them on to the one sign-in page.)
-    # Care plan reviews (careplans.review_views): a list, scoped by its rows.
+    # Care plan reviews (careplans.views.reviews): a list, scoped by its rows.
     "careplans:reviews_due": Spec(roles=PATIENT_ROLES),
-    # Care plans (careplans.views); the helpers are at the end of this file. Starting to edit
+    # Care plans (careplans.views.plans); the helpers are at the end of this file. Starting to edit
     # (a POST to the plan page) sends the user to the draft.
     "careplans:plan": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
     "careplans:edit": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_draft_pk(ctx), scoped=True),
@@ -483,13 +483,13 @@ def test_record_at_another_practice_is_404(sign_in_as, outsider, ctx, name):
 
 
 def care_plan_draft_pk(ctx: Any) -> list[Any]:
-    from careplans.services import care_plan_draft
+    from careplans.services.plans import care_plan_draft
 
     return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).pk]
 
 
 def care_plan_pk(ctx: Any) -> list[Any]:
-    from careplans.services import care_plan_draft
+    from careplans.services.plans import care_plan_draft
 
     return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).plan_id]
 
@@ -498,7 +498,7 @@ def care_plan_agreed_pk(ctx: Any) -> list[Any]:
     from django.utils import timezone
 
     from careplans.models import CarePlanVersion
-    from careplans.services import care_plan_agree, care_plan_draft
+    from careplans.services.plans import care_plan_agree, care_plan_draft
 
     agreed = CarePlanVersion.objects.filter(plan__patient=ctx.patient, status="agreed").first()
     if agreed is None:

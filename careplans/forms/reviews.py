@@ -1,4 +1,4 @@
-"""The form for recording a care plan review."""
+"""The forms of care plan reviews: recording one, and choosing whose reviews the reviews-due list shows."""
 
 from datetime import date
 from typing import Any
@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
 from pcn.forms import DateInput
+from pcn.models import Role, User
 
 
 class ReviewForm(forms.Form):
@@ -69,3 +70,20 @@ class ReviewForm(forms.Form):
             elif reviewed_on is not None and next_review <= reviewed_on:
                 self.add_error("next_review_date", "The next review must be after the date of this review")
         return data
+
+
+class CoordinatorFilterForm(forms.Form):
+    hide_optional = True
+    coordinator = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Everyone", label="Care coordinator"
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["coordinator"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(
+                memberships__practice_id__in=user.practice_ids(), memberships__role=Role.COORDINATOR
+            )
+            .distinct()
+            .order_by("full_name")
+        )

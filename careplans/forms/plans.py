@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
-from careplans.services import PLAN_FIELDS
+from careplans.services.plans import PLAN_FIELDS
 from caseload.contact_forms import team_for
 from caseload.models import Signposting
 from pcn.forms import DateInput

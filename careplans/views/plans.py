@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from weasyprint import HTML
 
-from careplans.forms import AgreeForm, GoalFormSet, PlanForm, SupportNeedFormSet, formset_rows
+from careplans.forms.plans import AgreeForm, GoalFormSet, PlanForm, SupportNeedFormSet, formset_rows
 from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed
-from careplans.services import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
+from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import Patient
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
@@ -183,8 +184,6 @@ def compare(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResponse:
     # A plan is 2-4 pages, well under a second: rendered in the request, unlike the MDT packs.
-    from weasyprint import HTML
-
     version = _version_for(request, pk)
     patient = version.plan.patient
     large = request.GET.get("large") == "1"
