@@ -6,16 +6,16 @@ app_name = "careplans"
 
 urlpatterns = [
     # Plans and versions.
-    path("patients/<int:pk>/", plans.plan, name="plan"),
-    path("versions/<int:pk>/edit/", plans.edit, name="edit"),
-    path("versions/<int:pk>/agree/", plans.agree, name="agree"),
-    path("versions/<int:pk>/care-plan.pdf", plans.pdf, name="pdf"),
-    path("versions/<int:pk>/care-plan-full.pdf", plans.staff_pdf, name="staff_pdf"),
-    path("<int:pk>/compare/", plans.compare, name="compare"),
+    path("patients/<int:pk>/", plans.plan_view, name="plan"),
+    path("versions/<int:pk>/edit/", plans.edit_view, name="edit"),
+    path("versions/<int:pk>/agree/", plans.agree_view, name="agree"),
+    path("versions/<int:pk>/care-plan.pdf", plans.pdf_view, name="pdf"),
+    path("versions/<int:pk>/care-plan-full.pdf", plans.staff_pdf_view, name="staff_pdf"),
+    path("<int:pk>/compare/", plans.compare_view, name="compare"),
     # Reviews and timeliness.
-    path("reviews-due/", reviews.reviews_due, name="reviews_due"),
-    path("versions/<int:pk>/review/", reviews.review, name="review"),
+    path("reviews-due/", reviews.reviews_due_view, name="reviews_due"),
+    path("versions/<int:pk>/review/", reviews.review_view, name="review"),
     # Care home residents' PCSPs (EHCH).
-    path("care-homes/", ehch.ehch, name="ehch"),
-    path("care-homes/export.csv", ehch.ehch_export, name="ehch_export"),
+    path("care-homes/", ehch.ehch_view, name="ehch"),
+    path("care-homes/export.csv", ehch.ehch_export_view, name="ehch_export"),
 ]

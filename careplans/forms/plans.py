@@ -1,4 +1,4 @@
-"""Forms for the care plan: the plan's sections, its goals and support needs, and agreeing it."""
+"""Forms for the care plan: the plan's sections with its goals and support needs, and agreeing it."""
 
 from functools import cached_property
 from typing import Any
@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
-from careplans.services.plans import PLAN_FIELDS
+from careplans.services.plans import PLAN_FIELDS, STALE_MESSAGE
 from caseload.contact_forms import team_for
 from caseload.models import Signposting
 from pcn.forms import DateInput
@@ -50,9 +50,36 @@ class PlanForm(forms.ModelForm):
             "review_date": DateInput,
         }
 
-    def __init__(self, *args: Any, patient: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *, instance: CarePlanVersion, patient: Any) -> None:
+        super().__init__(data, instance=instance, initial={"lock_version": instance.lock_version})
         self.fields["named_coordinator"].queryset = team_for([patient.practice_id])
+        self.stale = False
+        # The patient's signposting records are the rows' choices: read once per formset.
+        rows = {"form_kwargs": {"patient": patient}}
+        self.goals = GoalFormSet(data, queryset=instance.goals.all(), prefix="goals", **rows)
+        self.needs = SupportNeedFormSet(data, queryset=instance.support_needs.all(), prefix="needs", **rows)
+
+    def is_valid(self) -> bool:
+        """The sections, then the goals, then the support needs."""
+        return super().is_valid() and self.goals.is_valid() and self.needs.is_valid()
+
+    def changes(self) -> dict[str, Any]:
+        """What `care_plan_save` takes from the form: the sections, the lock_version read, the rows kept."""
+        return {
+            "data": {name: self.cleaned_data[name] for name in self.Meta.fields},
+            "lock_version": self.cleaned_data["lock_version"],
+            "goals": formset_rows(self.goals),
+            "support_needs": formset_rows(self.needs),
+        }
+
+    def refuse_stale(self) -> None:
+        """Someone else saved the plan first: say nothing was saved, keep the user's text, and move the
+        hidden lock_version on to the version's current one, so that a deliberate re-save works."""
+        self.stale = True
+        self.add_error(None, STALE_MESSAGE)
+        data = self.data.copy()
+        data["lock_version"] = str(CarePlanVersion.objects.get(pk=self.instance.pk).lock_version)
+        self.data = data
 
 
 def patient_signpostings(patient: Any) -> list[Signposting]:

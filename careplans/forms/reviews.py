@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
@@ -87,3 +88,9 @@ class CoordinatorFilterForm(forms.Form):
             .distinct()
             .order_by("full_name")
         )
+
+    def filter_versions(self, versions: QuerySet[CarePlanVersion]) -> QuerySet[CarePlanVersion]:
+        """The versions the chosen coordinator owns (`owner_id`); every one when nobody is chosen."""
+        if self.is_valid() and self.cleaned_data["coordinator"]:
+            return versions.filter(owner_id=self.cleaned_data["coordinator"].pk)
+        return versions

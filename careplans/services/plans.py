@@ -29,6 +29,7 @@ PLAN_FIELDS = (
     "respect_status", "named_coordinator", "gp_name", "other_contacts", "consent_to_share", "share_with",
     "review_date",
 )  # fmt: skip
+STALE_MESSAGE = "Someone else saved this plan since you opened it: your changes are below, not saved"
 GOAL_FIELDS = ("goal", "steps", "who_helps", "target_date", "progress", "signposting")
 NEED_FIELDS = ("domain", "need", "support_agreed", "signposting")
 
@@ -73,10 +74,7 @@ def _locked_draft(version: CarePlanVersion, lock_version: int | None) -> CarePla
     if not locked.is_draft:
         raise ValidationError("Only a draft can be changed: this version has been agreed.", code="not_draft")
     if lock_version is not None and int(lock_version) != locked.lock_version:
-        raise ValidationError(
-            "Someone else saved this plan since you opened it: your changes are below, not saved",
-            code="stale",
-        )
+        raise ValidationError(STALE_MESSAGE, code="stale")
     return locked
 
 

@@ -1,5 +1,5 @@
-"""Reviewing a care plan: recording a review of the current version, the reviews-due list's owner of
-each review, and the daily sweep that gives each plan due for review one review task.
+"""Reviewing a care plan: recording a review of the current version, and the daily sweep that gives
+each plan due for review one review task.
 
 A review is of the current agreed version, with the person. "No changes" keeps the content as agreed
 and moves the plan's next review date (a queryset update of review_date and the sweep's marker only:
@@ -18,14 +18,12 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
 from careplans.services.plans import care_plan_draft
 from caseload.codes import Code
-from caseload.models import CaseloadEpisode, Task
+from caseload.models import Task
 from caseload.services import coding_entry_record, task_complete, task_create
 from pcn.models import User
 
@@ -82,18 +80,6 @@ def care_plan_review(
     return review, draft
 
 
-def reviews_with_owner(queryset: QuerySet[CarePlanVersion]) -> QuerySet[CarePlanVersion]:
-    """Annotate `owner_id`: the coordinator of the patient's open episode, else who agreed the plan."""
-    open_coordinator = CaseloadEpisode.objects.open().filter(patient_id=OuterRef("plan__patient_id"))
-    return queryset.annotate(
-        owner_id=Coalesce(
-            Subquery(open_coordinator.values("coordinator_id")[:1]),
-            "agreed_by_id",
-            output_field=CarePlanVersion._meta.get_field("id"),
-        ),
-    )
-
-
 def care_plan_reviews_sweep(*, today: date) -> int:
     """One review task per agreed version whose review date is today or past. Returns tasks made.
 
@@ -108,11 +94,9 @@ def care_plan_reviews_sweep(*, today: date) -> int:
     for pk in candidates:
         with transaction.atomic():
             version = (
-                reviews_with_owner(
-                    CarePlanVersion.objects.select_for_update(of=("self",)).filter(
-                        pk=pk, status=CarePlanVersion.Status.AGREED, review_task_created_at__isnull=True
-                    )
-                )
+                CarePlanVersion.objects.select_for_update(of=("self",))
+                .filter(pk=pk, status=CarePlanVersion.Status.AGREED, review_task_created_at__isnull=True)
+                .with_owner()
                 .select_related("plan__patient")
                 .first()
             )

@@ -15,6 +15,7 @@ from pcn.audit import audit
 from pcn.exports import csv_download
 from pcn.models import User
 from pcn.nhs_number import format_nhs_number
+from pcn.pagination import query_without
 from pcn.permissions import Perm, permission_required
 
 PAGE_SIZE = 50
@@ -41,24 +42,28 @@ def _ehch(request: HttpRequest) -> tuple[EhchFilterForm, list[Any], dict[str, in
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def ehch(request: HttpRequest) -> HttpResponse:
+def ehch_view(request: HttpRequest) -> HttpResponse:
     """Care home admissions at the user's practices and whether each resident's PCSP was agreed within
     7 working days, with the compliance figure; CSV of the same."""
     form, admissions, counts = _ehch(request)
     page = Paginator(admissions, PAGE_SIZE).get_page(request.GET.get("page"))  # a list: its length is known
     rows = list(page.object_list)
     audit(request, "careplan.ehch", [a.event.patient_id for a in rows], page=page.number)
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "careplans/ehch.html",
-        {"form": form, "page": page, "admissions": rows, "counts": counts, "query_string": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "admissions": rows,
+            "counts": counts,
+            "query_string": query_without(request, "page"),
+        },
     )
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def ehch_export(request: HttpRequest) -> HttpResponse:
+def ehch_export_view(request: HttpRequest) -> HttpResponse:
     _form, admissions, _counts = _ehch(request)
     audit(request, "careplan.ehch_export", [a.event.patient_id for a in admissions], rows=len(admissions))
     labels = {"done": "Agreed on time", "late": "Agreed late", "overdue": "Overdue", "due": "Still due"}

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -13,14 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from weasyprint import HTML
 
-from careplans.forms.plans import AgreeForm, GoalFormSet, PlanForm, SupportNeedFormSet, formset_rows
-from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed
+from careplans.forms.plans import AgreeForm, PlanForm
+from careplans.models import CarePlan, CarePlanVersion
 from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import Patient
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
-
-STALE_MESSAGE = "Someone else saved this plan since you opened it: your changes are below, not saved"
 
 
 def _version_for(request: HttpRequest, pk: int) -> CarePlanVersion:
@@ -36,28 +33,19 @@ def _plan_url(patient: Any) -> str:
     return reverse("careplans:plan", args=[patient.pk])
 
 
+def _pam_latest(patient: Patient) -> Any:
+    return patient.activation_measures.order_by("-measured_on", "-id").first()
+
+
 @permission_required(Perm.VIEW_PATIENTS)
-def plan(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient's care plan: the current agreed version, the draft, every version. POST (to
     manage the caseload) starts editing: the draft, made if there is none."""
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
     if request.method == "POST":
-        if not has_perm(request.user, Perm.MANAGE_CASELOAD):
-            raise PermissionDenied
-        draft = care_plan_draft(patient=patient, by=request.user)  # type: ignore[arg-type]
-        audit(request, "careplan.draft", [patient], version_id=draft.pk)
-        return redirect("careplans:edit", draft.pk)
+        return _start_editing(request, patient)
     care_plan = CarePlan.objects.filter(patient=patient).first()
-    versions = list(
-        care_plan.versions.select_related("agreed_by", "named_coordinator").prefetch_related(
-            Prefetch("goals", queryset=Goal.objects.select_related("signposting__service")),
-            Prefetch("support_needs", queryset=SupportNeed.objects.select_related("signposting__service")),
-        )
-        if care_plan
-        else []
-    )
-    current = next((v for v in versions if v.status == CarePlanVersion.Status.AGREED), None)
-    draft = next((v for v in versions if v.is_draft), None)
+    versions = list(care_plan.versions.with_rows()) if care_plan else []
     audit(request, "careplan.view", [patient], plan_id=care_plan.pk if care_plan else None)
     return render(
         request,
@@ -66,16 +54,24 @@ def plan(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "care_plan": care_plan,
             "versions": versions,
-            "current": current,
-            "draft": draft,
-            "pam_latest": patient.activation_measures.order_by("-measured_on", "-id").first(),
+            "current": next((v for v in versions if v.status == CarePlanVersion.Status.AGREED), None),
+            "draft": next((v for v in versions if v.is_draft), None),
+            "pam_latest": _pam_latest(patient),
             "can_edit": has_perm(request.user, Perm.MANAGE_CASELOAD),
         },
     )
 
 
+def _start_editing(request: HttpRequest, patient: Patient) -> HttpResponse:
+    if not has_perm(request.user, Perm.MANAGE_CASELOAD):
+        raise PermissionDenied
+    draft = care_plan_draft(patient=patient, by=request.user)  # type: ignore[arg-type]
+    audit(request, "careplan.draft", [patient], version_id=draft.pk)
+    return redirect("careplans:edit", draft.pk)
+
+
 @permission_required(Perm.MANAGE_CASELOAD)
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One form with every section; goals and support needs as formsets; the lock_version hidden.
     A stale save shows the form again with the user's text and says nothing was saved."""
     version = _version_for(request, pk)
@@ -85,54 +81,25 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, "This version has been agreed and cannot change: start editing to make a new draft."
         )
         return redirect(_plan_url(patient))
-    post = request.POST if request.method == "POST" else None
-    form = PlanForm(post, instance=version, patient=patient, initial={"lock_version": version.lock_version})
-    # The patient's signposting records are the rows' choices: read once per formset.
-    goals = GoalFormSet(post, queryset=version.goals.all(), prefix="goals", form_kwargs={"patient": patient})
-    needs = SupportNeedFormSet(
-        post, queryset=version.support_needs.all(), prefix="needs", form_kwargs={"patient": patient}
-    )
-    stale = False
-    if post is not None and form.is_valid() and goals.is_valid() and needs.is_valid():
+    form = PlanForm(request.POST if request.method == "POST" else None, instance=version, patient=patient)
+    if form.is_bound and form.is_valid():
         try:
-            care_plan_save(
-                version=version,
-                data={name: form.cleaned_data[name] for name in form.Meta.fields},
-                lock_version=form.cleaned_data["lock_version"],
-                by=request.user,  # type: ignore[arg-type]
-                goals=formset_rows(goals),
-                support_needs=formset_rows(needs),
-            )
+            care_plan_save(version=version, by=request.user, **form.changes())  # type: ignore[arg-type]
         except ValidationError as error:
             if error.code != "stale":
                 raise
-            stale = True
-            form.add_error(None, STALE_MESSAGE)
-            # Keep the user's text; the hidden lock_version moves on, so a deliberate re-save works.
-            data = request.POST.copy()
-            data["lock_version"] = str(CarePlanVersion.objects.get(pk=version.pk).lock_version)
-            form.data = data
+            form.refuse_stale()
         else:
             audit(request, "careplan.save", [patient], version_id=version.pk)
             messages.success(request, "Care plan saved.")
             return redirect(_plan_url(patient))
     audit(request, "careplan.form", [patient], version_id=version.pk)
-    return render(
-        request,
-        "careplans/edit.html",
-        {
-            "version": version,
-            "patient": patient,
-            "form": form,
-            "goals": goals,
-            "needs": needs,
-            "stale": stale,
-        },
-    )
+    context = {"version": version, "patient": patient, "form": form, "stale": form.stale}
+    return render(request, "careplans/edit.html", context | {"goals": form.goals, "needs": form.needs})
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
-def agree(request: HttpRequest, pk: int) -> HttpResponse:
+def agree_view(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version_for(request, pk)
     patient = version.plan.patient
     if not version.is_draft:
@@ -151,21 +118,11 @@ def agree(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def compare(request: HttpRequest, pk: int) -> HttpResponse:
+def compare_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Two versions side by side: ?a=&b= version numbers (default: the two latest)."""
     care_plan = get_object_or_404(CarePlan.objects.visible_to(request.user).select_related("patient"), pk=pk)
     versions = list(care_plan.versions.order_by("-number"))
-    by_number = {v.number: v for v in versions}
-
-    def pick(key: str, default: int) -> CarePlanVersion | None:
-        try:
-            return by_number.get(int(request.GET.get(key, "")))
-        except ValueError:
-            return versions[default] if len(versions) > default else None
-
-    newer, older = pick("b", 0), pick("a", 1)
-    if newer and older and older.number > newer.number:
-        older, newer = newer, older
+    older, newer = _versions_to_compare(versions, a=request.GET.get("a", ""), b=request.GET.get("b", ""))
     changes = care_plan_compare(older=older, newer=newer) if older and newer and older != newer else []
     audit(request, "careplan.compare", [care_plan.patient_id], plan_id=care_plan.pk)
     return render(
@@ -182,6 +139,25 @@ def compare(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _versions_to_compare(
+    versions: list[CarePlanVersion], *, a: str, b: str
+) -> tuple[CarePlanVersion | None, CarePlanVersion | None]:
+    """(older, newer) of versions number `a` and `b` (newest first in `versions`). A number that is
+    no version's gives None; no number (or not a number) gives the latest (`b`) or the one before (`a`)."""
+    by_number = {v.number: v for v in versions}
+
+    def pick(number: str, default: int) -> CarePlanVersion | None:
+        try:
+            return by_number.get(int(number))
+        except ValueError:
+            return versions[default] if len(versions) > default else None
+
+    newer, older = pick(b, 0), pick(a, 1)
+    if newer and older and older.number > newer.number:
+        return newer, older
+    return older, newer
+
+
 def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResponse:
     # A plan is 2-4 pages, well under a second: rendered in the request, unlike the MDT packs.
     version = _version_for(request, pk)
@@ -196,7 +172,7 @@ def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResp
             "needs": list(version.support_needs.select_related("signposting__service")),
             "large": large,
             "printed_on": timezone.localdate(),
-            "pam_latest": patient.activation_measures.order_by("-measured_on", "-id").first(),
+            "pam_latest": _pam_latest(patient),
             "reviews": list(version.reviews.select_related("recorded_by")),
         },
     )
@@ -211,12 +187,12 @@ def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResp
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The person's copy: plain language, NHS.UK look; ?large=1 for large print."""
     return _pdf(request, pk, template="pdf/care_plan.html", kind="patient")
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def staff_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The full record, with agreement and audit details."""
     return _pdf(request, pk, template="pdf/care_plan_staff.html", kind="staff")
