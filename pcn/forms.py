@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pcn.models import User
+from pcn.nhs_number import normalise, validate_nhs_number
 
 
 class DateInput(forms.DateInput):
@@ -84,8 +85,6 @@ class AuditFilterForm(forms.Form):
     )
 
     def clean_nhs_number(self) -> str:
-        from pcn.nhs_number import normalise, validate_nhs_number
-
         value = normalise(self.cleaned_data["nhs_number"])
         if value:
             validate_nhs_number(value)

@@ -7,9 +7,9 @@ from pcn import views
 
 auth_patterns = [
     path("login/", views.SignInView.as_view(), name="login"),
-    path("logout/", views.sign_out, name="logout"),
-    path("two-factor/", views.two_factor, name="two_factor"),
-    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("logout/", views.logout_view, name="logout"),
+    path("two-factor/", views.two_factor_view, name="two_factor"),
+    path("two-factor/setup/", views.two_factor_setup_view, name="two_factor_setup"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
@@ -25,8 +25,8 @@ auth_patterns = [
 ]
 
 audit_patterns = [
-    path("", views.audit_event_list, name="event_list"),
-    path("export.csv", views.audit_event_export, name="event_export"),
+    path("", views.event_list_view, name="event_list"),
+    path("export.csv", views.event_export_view, name="event_export"),
 ]
 
 urlpatterns = [

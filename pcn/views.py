@@ -43,7 +43,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 @never_cache
 @two_factor_exempt
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor_view(request: HttpRequest) -> HttpResponse:
     """Ask for the code from the user's authenticator app; enrol them first if they have none."""
     if request.user.is_verified():  # type: ignore[union-attr]
         return HttpResponseRedirect(_safe_next(request))
@@ -60,7 +60,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @two_factor_exempt
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
     """First sign-in: show a QR code for a new TOTP key, confirm it with a code from the app."""
     if request.user.is_verified():  # type: ignore[union-attr]
         return redirect("home")
@@ -86,7 +86,7 @@ def _group(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-sign_out = two_factor_exempt(auth_views.LogoutView.as_view())
+logout_view = two_factor_exempt(auth_views.LogoutView.as_view())
 
 
 # --- Audit (administrators) ------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def _audit_events(form: AuditFilterForm) -> Any:
 
 
 @permission_required(Perm.VIEW_AUDIT)
-def audit_event_list(request: HttpRequest) -> HttpResponse:
+def event_list_view(request: HttpRequest) -> HttpResponse:
     """Who accessed this patient; what did this user access between two dates."""
     form = AuditFilterForm(request.GET or None)
     if not request.GET:
@@ -144,33 +144,42 @@ def _attach_patients(events: list[AuditEvent]) -> None:
         event.patient_list = by_event.get(event.pk, [])  # type: ignore[attr-defined]
 
 
+AUDIT_EXPORT_HEADER = ["When", "User", "Email", "Action", "NHS numbers", "IP address", "Path"]
+
+
 @permission_required(Perm.VIEW_AUDIT)
-def audit_event_export(request: HttpRequest) -> HttpResponse:
+def event_export_view(request: HttpRequest) -> HttpResponse:
+    """The filtered events as CSV (not streamed: the list is read first, to count its rows)."""
     form = AuditFilterForm(request.GET or {})
     events = list(_audit_events(form).iterator(chunk_size=2000))
+    numbers = _nhs_numbers(events)
+    audit(request, "audit.export", rows=len(events), filters=request.GET.dict())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate():%Y%m%d}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(AUDIT_EXPORT_HEADER)
+    writer.writerows(csv_safe(_export_row(event, numbers.get(event.pk, []))) for event in events)
+    return response
+
+
+def _nhs_numbers(events: list[AuditEvent]) -> dict[int, list[str]]:
+    """The NHS numbers of each event's patients, by event id: one query."""
     links = AuditEvent.patients.through.objects.filter(event_id__in=[e.pk for e in events]).values_list(
         "event_id", "patient__nhs_number"
     )
     numbers: dict[int, list[str]] = {}
     for event_id, nhs_number in links:
         numbers.setdefault(event_id, []).append(nhs_number)
-    audit(request, "audit.export", rows=len(events), filters=request.GET.dict())
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate():%Y%m%d}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["When", "User", "Email", "Action", "NHS numbers", "IP address", "Path"])
-    for event in events:
-        writer.writerow(
-            csv_safe(
-                [
-                    timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
-                    event.user.full_name if event.user else "",
-                    event.user.email if event.user else "",
-                    event.action,
-                    " ".join(sorted(numbers.get(event.pk, []))),
-                    event.ip_address or "",
-                    event.path,
-                ]
-            )
-        )
-    return response
+    return numbers
+
+
+def _export_row(event: AuditEvent, nhs_numbers: list[str]) -> list[str]:
+    return [
+        timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
+        event.user.full_name if event.user else "",
+        event.user.email if event.user else "",
+        event.action,
+        " ".join(sorted(nhs_numbers)),
+        event.ip_address or "",
+        event.path,
+    ]
