@@ -558,7 +558,7 @@ def parent_of(name: str) -> tuple[str, bool]:
 
 def test_the_walker_walks_the_records_of_every_app():
     apps = {name.partition(":")[0] for name in RECORD_ROUTES}
-    assert apps == {"caseload", "careplans", "mdt"}  # pcn's own URLs name no record (NOT_RECORDS)
+    assert apps == {"caseload", "careplans", "mdt", "overview"}  # pcn's own URLs name no record (NOT_RECORDS)
     assert parent_of("mdt:minutes_sign_off") == ("mdt:meeting_detail", True)
     assert parent_of("mdt:discussion_save") == ("mdt:action_add", False)
 
