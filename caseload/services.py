@@ -8,7 +8,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from caseload.importing import (
 )
 from caseload.models import (
     CARE_EVENT_FEED_SOURCE,
+    ActivationMeasure,
     CareHome,
     CaseloadEpisode,
     CodingEntry,
@@ -2089,3 +2092,104 @@ def patient_care_home_set(*, patient: Patient, care_home: Any, moved_in_on: date
         moved_in_on=moved_in_on.isoformat(), care_event_id=event.pk if event else None,
     )  # fmt: skip
     return event
+
+
+# --- Patient Activation Measure: the change and the chart the patient page shows ----------------------
+
+MEANINGFUL_PAM_CHANGE = Decimal("3")  # points within 12 months (DOMAIN.md, "Patient Activation Measure")
+
+
+@dataclass(frozen=True)
+class PamChange:
+    points: Decimal
+    since: date
+
+    @property
+    def size(self) -> Decimal:
+        return abs(self.points)
+
+    @property
+    def meaningful(self) -> bool:
+        return self.size >= MEANINGFUL_PAM_CHANGE
+
+    @property
+    def improved(self) -> bool:
+        return self.points >= MEANINGFUL_PAM_CHANGE
+
+
+def pam_change(measures: list[ActivationMeasure]) -> PamChange | None:
+    """The latest score against the earliest one in the 12 months before it (measures oldest first).
+    A gain of 3 points or more within 12 months is a meaningful change (DOMAIN.md)."""
+    if len(measures) < 2:
+        return None
+    latest = measures[-1]
+    window_start = latest.measured_on - timedelta(days=365)
+    earlier = [m for m in measures[:-1] if m.measured_on >= window_start]
+    if not earlier:
+        return None
+    return PamChange(points=latest.score - earlier[0].score, since=earlier[0].measured_on)
+
+
+# The chart: a server-drawn SVG (no JavaScript library; presentation attributes, which the CSP allows).
+CHART_WIDTH, CHART_HEIGHT = 640, 260
+
+
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 48, 76, 12, 36
+
+
+# Level bands drawn between the published boundaries (1 ≤ 47.0; 2 47.1-55.1; 3 55.2-67.0; 4 ≥ 67.1).
+PAM_BANDS = ((1, 0.0, 47.05, "#fde0dc"), (2, 47.05, 55.15, "#fff1c6"), (3, 55.15, 67.05, "#dde9f5"),
+             (4, 67.05, 100.0, "#dcefe0"))  # fmt: skip
+
+
+def pam_chart(measures: list[ActivationMeasure]) -> dict[str, Any] | None:
+    """Coordinates for templates/caseload/pam_chart.html (measures oldest first)."""
+    if not measures:
+        return None
+    plot_w = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+
+    def y(score: float) -> float:
+        return round(CHART_TOP + plot_h * (1 - score / 100), 1)
+
+    first, last = measures[0].measured_on, measures[-1].measured_on
+    span = (last - first).days
+
+    def x(day: date) -> float:
+        if span == 0:
+            return round(CHART_LEFT + plot_w / 2, 1)
+        return round(CHART_LEFT + plot_w * (day - first).days / span, 1)
+
+    points = [
+        {
+            "x": x(m.measured_on),
+            "y": y(float(m.score)),
+            "score": m.score,
+            "level": m.level,
+            "on": m.measured_on,
+        }
+        for m in measures
+    ]
+    label_every = max(1, len(points) // 6)
+    for index, point in enumerate(points):
+        point["label"] = index % label_every == 0 or index == len(points) - 1
+    bands = [
+        {"level": level, "y": y(high), "height": round(y(low) - y(high), 1), "fill": fill,
+         "label_y": round((y(low) + y(high)) / 2 + 4, 1)}
+        for level, low, high, fill in PAM_BANDS
+    ]  # fmt: skip
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "top": CHART_TOP,
+        "bottom": CHART_HEIGHT - CHART_BOTTOM,
+        "plot_width": plot_w,
+        "band_label_x": CHART_WIDTH - CHART_RIGHT + 6,
+        "date_label_y": CHART_HEIGHT - CHART_BOTTOM + 18,
+        "bands": bands,
+        "ticks": [{"value": v, "y": y(v), "label_y": y(v) + 4} for v in (0, 47, 55, 67, 100)],
+        "points": points,
+        "polyline": " ".join(f"{p['x']},{p['y']}" for p in points),
+    }
