@@ -12,7 +12,7 @@ from django.utils import timezone
 from careplans.models import CarePlan, CarePlanReview, CarePlanVersion, Goal, SupportNeed, version_copy
 from caseload.codes import Code
 from caseload.models import CaseloadEpisode, Patient
-from caseload.services import coding_entry_record
+from caseload.services.coding import coding_entry_record
 from pcn.models import User
 
 # --- Plans and versions -----------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def care_plan_review(
 ) -> tuple[CarePlanReview, CarePlanVersion | None]:
     """Record a review of the current plan. Returns (review, the new draft when changes are needed)."""
     from caseload.models import Task
-    from caseload.services import task_complete
+    from caseload.services.tasks import task_complete
 
     locked = CarePlanVersion.objects.select_for_update().select_related("plan__patient").get(pk=version.pk)
     if locked.status != CarePlanVersion.Status.AGREED:
@@ -294,7 +294,7 @@ def care_plan_reviews_sweep(*, today: _date) -> int:
 
     Each version is claimed under a row lock, re-checking `review_task_created_at`, so two sweeps
     running together still make one task."""
-    from caseload.services import task_create
+    from caseload.services.tasks import task_create
 
     candidates = list(
         _Version.objects.agreed()

@@ -241,13 +241,13 @@ class ImportProfile(models.Model):
 
     The shipped profiles (our canonical CSV, an EMIS search export, a SystmOne export and an ICB risk
     extract) come from a data migration; administrators edit them and add their own (the forms check
-    a profile with `caseload.importing.profile_problems`). The field names a column can map to, and
-    the rules for each, are in `caseload.importing.FIELDS`.
+    a profile with `caseload.services.import_files.profile_problems`). The field names a column can map to, and
+    the rules for each, are in `caseload.services.import_files.FIELDS`.
     """
 
     class Encoding(models.TextChoices):
         # AUTO: UTF-8 when the whole file reads as UTF-8 (or starts with its byte order mark), else
-        # Windows-1252 (caseload.importing.detect_encoding). The others pin one.
+        # Windows-1252 (caseload.services.import_files.detect_encoding). The others pin one.
         AUTO = "auto", "Detect: UTF-8 (with or without a byte order mark), otherwise Windows-1252"
         # "utf-8-sig" reads UTF-8 with or without the byte order mark Excel writes ("CSV UTF-8").
         UTF8 = "utf-8-sig", "UTF-8 (with or without a byte order mark)"
@@ -324,7 +324,7 @@ class ImportBatch(models.Model):
     sees the counts and the errors) → PENDING (they chose to import) → RUNNING → DONE or FAILED;
     CANCELLED when they decide not to. Command-line and drop-folder imports start at RUNNING.
     A batch left CHECKING, PENDING or RUNNING with no sign of life for IMPORT_STUCK_AFTER_MINUTES
-    (its worker was killed) is failed by the drop-folder sweep (caseload.services).
+    (its worker was killed) is failed by the drop-folder sweep (caseload.services.import_runs).
     """
 
     class Status(models.TextChoices):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from careplans.services import ehch_badge, ehch_badges_for
 from caseload.filters import CaseloadFilter
 from caseload.models import CareEvent, CaseloadEpisode, EfiCategory, Patient, Referral, Task
-from caseload.services import pam_change, pam_chart
+from caseload.services.pam import pam_change, pam_chart
 from overview.forms import TimelineForm
 from overview.timeline import patient_timeline
 from pcn.audit import audit

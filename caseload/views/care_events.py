@@ -30,15 +30,15 @@ from caseload.forms.care_events import (
     TriageTaskForm,
 )
 from caseload.models import CARE_EVENT_FEED_SOURCE, CareEvent, ImportBatch, Patient, Task
-from caseload.services import (
+from caseload.services.care_events import (
     care_event_feed_import,
     care_event_feed_upload,
     care_event_record,
     care_event_resolve,
     care_event_triage,
     discharge_follow_up_due,
-    mdt_series_for,
 )
+from caseload.services.patients import mdt_series_for
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required

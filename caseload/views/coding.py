@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from caseload.forms.coding import CodingExportForm
 from caseload.models import CodingEntry
-from caseload.services import coding_entries_mark_entered
+from caseload.services.coding import coding_entries_mark_entered
 from pcn.audit import audit
 from pcn.exports import csv_download
 from pcn.nhs_number import format_nhs_number

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from caseload.codes import INTERVENTIONS_BY_KEY
 from caseload.forms.contacts import ContactForm
 from caseload.models import Contact, Patient
-from caseload.services import contact_record
+from caseload.services.contacts import contact_record
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from caseload.forms.episodes import EpisodeCloseForm, EpisodeOpenForm, EpisodeTransferForm
 from caseload.models import CaseloadEpisode, Patient
-from caseload.services import episode_close, episode_transfer, episodes_open
+from caseload.services.episodes import episode_close, episode_transfer, episodes_open
 from pcn.audit import audit
 from pcn.models import User
 from pcn.permissions import Perm, permission_required

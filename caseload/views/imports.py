@@ -17,9 +17,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from caseload.forms.imports import ImportProfileForm, ImportStartForm, ImportUploadForm
-from caseload.importing import FIELDS, report_csv
 from caseload.models import ImportBatch, ImportProfile
-from caseload.services import population_import_cancel, population_import_start, population_import_upload
+from caseload.services.import_files import FIELDS, report_csv
+from caseload.services.imports import (
+    population_import_cancel,
+    population_import_start,
+    population_import_upload,
+)
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from caseload.forms.pam import ActivationForm
 from caseload.models import Patient
-from caseload.services import activation_record
+from caseload.services.pam import activation_record
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from caseload.filters import PatientFilter
 from caseload.forms.patients import CareHomeForm
 from caseload.models import CareEvent, CaseloadEpisode, Patient, ltc_labels
-from caseload.services import patient_care_home_set
+from caseload.services.patients import patient_care_home_set
 from pcn.audit import audit
 from pcn.exports import csv_download
 from pcn.nhs_number import format_nhs_number

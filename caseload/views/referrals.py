@@ -21,8 +21,8 @@ from caseload.forms.referrals import (
     ReferralTypeForm,
 )
 from caseload.models import CareEvent, Patient, Referral, ReferralType
-from caseload.services import (
-    mdt_series_for,
+from caseload.services.patients import mdt_series_for
+from caseload.services.referrals import (
     referral_accept,
     referral_create,
     referral_decline,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from caseload.forms.signposting import SignpostingForm, SignpostingOutcomeForm, SupportForm
 from caseload.models import Patient, Signposting
-from caseload.services import signposting_outcome_record, signposting_record, support_record
+from caseload.services.signposting import signposting_outcome_record, signposting_record, support_record
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from caseload.forms.tasks import MyTasksForm, TaskForm
 from caseload.models import Patient, Task
-from caseload.services import task_complete, task_create
+from caseload.services.tasks import task_complete, task_create
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from caseload.forms.pam import ActivationForm
 from caseload.models import ActivationMeasure, CodingEntry, Task, pam_level
-from caseload.services import activation_record, pam_change
+from caseload.services.pam import activation_record, pam_change
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db

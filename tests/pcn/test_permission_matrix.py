@@ -129,8 +129,7 @@ def unmatched_event_pk(ctx: Any) -> list[Any]:
 
 
 def care_event_feed_pk(ctx: Any) -> list[Any]:
-    from caseload.models import ImportBatch
-    from caseload.services import CARE_EVENT_FEED_SOURCE
+    from caseload.models import CARE_EVENT_FEED_SOURCE, ImportBatch
 
     batch, _ = ImportBatch.objects.get_or_create(
         source=CARE_EVENT_FEED_SOURCE,
