@@ -41,7 +41,7 @@ def main() -> int:
     from django_otp import DEVICE_ID_SESSION_KEY
 
     from caseload.models import CaseloadEpisode, Patient
-    from caseload.services import episodes_open
+    from caseload.services.episodes import episodes_open
     from pcn.models import AuditEvent, User
 
     setup_test_environment()  # the test client's ALLOWED_HOSTS

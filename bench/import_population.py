@@ -99,7 +99,7 @@ def main() -> int:
     from django.db import connection, transaction
 
     from caseload.models import ImportBatch, ImportProfile, Patient, RiskSnapshot
-    from caseload.services import population_import_file
+    from caseload.services.import_runs import population_import_file
     from pcn.models import Practice
     from pcn.nhs_number import synthetic_sequence
 

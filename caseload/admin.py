@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from caseload.import_forms import ImportProfileForm
+from caseload.forms.imports import ImportProfileForm
 from caseload.models import CareHome, ImportBatch, ImportProfile, ReferralCriterion, ReferralType
 
 

@@ -1,4 +1,5 @@
-"""The cohort ("Find patients") and My caseload filters: every filter lives in the query string."""
+"""The filters of the lists: the cohort ("Find patients"), My caseload, the referral inbox and the
+triage of transfers of care. Every filter lives in the query string."""
 
 from datetime import date
 from decimal import Decimal
@@ -11,7 +12,16 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from caseload.models import CaseloadEpisode, EfiCategory, LongTermCondition, Patient
+from caseload.models import (
+    CareEvent,
+    CaseloadEpisode,
+    EfiCategory,
+    ImportBatch,
+    LongTermCondition,
+    Patient,
+    Referral,
+    ReferralType,
+)
 from pcn.models import Practice, Role, User
 
 AGE_BANDS: dict[str, tuple[int, int | None]] = {
@@ -229,8 +239,6 @@ class PatientFilter(django_filters.FilterSet):
     ) -> QuerySet[Patient]:
         if not value:
             return queryset
-        from caseload.models import ImportBatch
-
         latest = (
             ImportBatch.objects.filter(status=ImportBatch.Status.DONE).order_by("-created_at", "-id").first()
         )
@@ -283,3 +291,56 @@ class CaseloadFilter(django_filters.FilterSet):
     ) -> QuerySet[CaseloadEpisode]:
         matching = Patient.objects.search(value[:100]).values("pk")
         return queryset.filter(patient__in=matching)
+
+
+class ReferralFilter(django_filters.FilterSet):
+    """The referral inbox: new ones by default; every filter in the query string."""
+
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Referral.Status.choices, empty_label="Any status", method="filter_status"
+    )
+    referral_type = django_filters.ModelChoiceFilter(
+        label="Type", queryset=ReferralType.objects.all(), empty_label="All types"
+    )
+    urgency = django_filters.ChoiceFilter(
+        label="Urgency", choices=Referral.Urgency.choices, empty_label="Any"
+    )
+    source = django_filters.ChoiceFilter(
+        label="Referred by", choices=Referral.Source.choices, empty_label="Anyone"
+    )
+    practice = django_filters.ModelChoiceFilter(
+        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
+    )
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []
+        form = FilterForm
+
+    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
+        if data is not None and "status" not in data:
+            data = data.copy()
+            data["status"] = Referral.Status.NEW
+        super().__init__(data, *args, **kwargs)
+        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+
+    def filter_status(self, queryset: QuerySet[Referral], name: str, value: str) -> QuerySet[Referral]:
+        return queryset.filter(status=value) if value else queryset
+
+
+class TriageFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(
+        label="Event", choices=CareEvent.Kind.choices, empty_label="All events"
+    )
+    practice = django_filters.ModelChoiceFilter(
+        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
+    )
+
+    class Meta:
+        model = CareEvent
+        fields: list[str] = []
+        form = FilterForm
+
+    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())

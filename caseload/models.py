@@ -7,14 +7,15 @@ from decimal import Decimal
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any, Self
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from mdt.models import MeetingSeries
-from pcn.models import Practice, PracticeScopedQuerySet
-from pcn.nhs_number import NHSNumberField
+from pcn.models import Practice, PracticeScopedQuerySet, Role
+from pcn.nhs_number import NHSNumberField, normalise
+from pcn.permissions import Perm, has_perm
 
 if TYPE_CHECKING:
     from pcn.models import User
@@ -112,8 +113,6 @@ class PatientQuerySet(PracticeScopedQuerySet):
 
     def search(self, text: str) -> Self:
         """By NHS number (spaces and hyphens ignored) or by name; every word must match."""
-        from pcn.nhs_number import normalise
-
         text = (text or "").strip()
         if not text:
             return self
@@ -222,8 +221,6 @@ class Patient(models.Model):
 
     @property
     def is_frequent_attender(self) -> bool:
-        from django.conf import settings
-
         return (self.ae_attendances_12m or 0) >= settings.FREQUENT_ATTENDER_THRESHOLD
 
     @property
@@ -244,13 +241,13 @@ class ImportProfile(models.Model):
 
     The shipped profiles (our canonical CSV, an EMIS search export, a SystmOne export and an ICB risk
     extract) come from a data migration; administrators edit them and add their own (the forms check
-    a profile with `caseload.importing.profile_problems`). The field names a column can map to, and
-    the rules for each, are in `caseload.importing.FIELDS`.
+    a profile with `caseload.services.import_files.profile_problems`). The field names a column can map to, and
+    the rules for each, are in `caseload.services.import_files.FIELDS`.
     """
 
     class Encoding(models.TextChoices):
         # AUTO: UTF-8 when the whole file reads as UTF-8 (or starts with its byte order mark), else
-        # Windows-1252 (caseload.importing.detect_encoding). The others pin one.
+        # Windows-1252 (caseload.services.import_files.detect_encoding). The others pin one.
         AUTO = "auto", "Detect: UTF-8 (with or without a byte order mark), otherwise Windows-1252"
         # "utf-8-sig" reads UTF-8 with or without the byte order mark Excel writes ("CSV UTF-8").
         UTF8 = "utf-8-sig", "UTF-8 (with or without a byte order mark)"
@@ -309,9 +306,6 @@ class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
     def visible_to(self, user: User | Any) -> Self:
         """Administrators see every import; PCN managers see their own and the unattended ones
         (drop folder, `manage.py import_population` without --user)."""
-        from pcn.models import Role
-        from pcn.permissions import Perm, has_perm
-
         if not has_perm(user, Perm.IMPORT_POPULATION):
             return self.none()
         if user.has_role(Role.ADMINISTRATOR):
@@ -330,7 +324,7 @@ class ImportBatch(models.Model):
     sees the counts and the errors) → PENDING (they chose to import) → RUNNING → DONE or FAILED;
     CANCELLED when they decide not to. Command-line and drop-folder imports start at RUNNING.
     A batch left CHECKING, PENDING or RUNNING with no sign of life for IMPORT_STUCK_AFTER_MINUTES
-    (its worker was killed) is failed by the drop-folder sweep (caseload.services).
+    (its worker was killed) is failed by the drop-folder sweep (caseload.services.import_runs).
     """
 
     class Status(models.TextChoices):
@@ -538,14 +532,22 @@ def pam_level(score: Decimal | float) -> int:
     return 4
 
 
+class MdtKind(models.TextChoices):
+    """The kinds of MDT (mdt.models.MeetingSeries.Kind is this class): a referral type names the kind
+    of MDT it feeds, and caseload sits below mdt, so the vocabulary lives here."""
+
+    CARE_HOME = "care_home", "Care home MDT"
+    CANCER_PALLIATIVE = "cancer_palliative", "Cancer and palliative care"
+    FRAILTY = "frailty", "Frailty / proactive care"
+    OTHER = "other", "Other"
+
+
 class ReferralType(models.Model):
     """Administrator-defined: care home MDT, frailty / proactive care, cancer & palliative, …"""
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
-    mdt_kind = models.CharField(
-        "feeds the MDT of kind", max_length=20, blank=True, choices=MeetingSeries.Kind.choices
-    )
+    mdt_kind = models.CharField("feeds the MDT of kind", max_length=20, blank=True, choices=MdtKind.choices)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -759,6 +761,17 @@ class TaskQuerySet(PracticeScopedQuerySet):
 
     def open(self) -> Self:
         return self.filter(done_at__isnull=True)
+
+    def in_order(self, *, today: date) -> Self:
+        """Overdue first, then open by due date, then done ones."""
+        return self.annotate(
+            rank=models.Case(
+                models.When(done_at__isnull=False, then=models.Value(2)),
+                models.When(due_on__lt=today, then=models.Value(0)),
+                default=models.Value(1),
+                output_field=models.IntegerField(),
+            )
+        ).order_by("rank", "due_on", "id")
 
 
 class Task(models.Model):

@@ -7,7 +7,7 @@ redelivered task finds the work done and returns.
 from celery import shared_task
 
 from caseload.models import ImportBatch
-from caseload.services import (
+from caseload.services.import_runs import (
     population_import_drop_folder_sweep,
     population_import_preview,
     population_import_run,

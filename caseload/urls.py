@@ -1,61 +1,81 @@
-from django.urls import include, path
+from django.urls import path
 
-from caseload import care_event_views, contact_views, referral_views, support_views, views
+from caseload.views import (
+    care_events,
+    coding,
+    contacts,
+    episodes,
+    imports,
+    pam,
+    patients,
+    referrals,
+    services,
+    signposting,
+    tasks,
+)
 
 app_name = "caseload"
 
 urlpatterns = [
-    path("patients/", views.patient_list, name="patient_list"),
-    path("patients/export.csv", views.patient_export, name="patient_export"),
-    path("caseload/add/", views.episode_add, name="episode_add"),
-    path("caseload/<int:pk>/transfer/", views.episode_transfer_view, name="episode_transfer"),
-    path("caseload/<int:pk>/close/", views.episode_close_view, name="episode_close"),
-    path("imports/", include("caseload.import_urls")),  # the population import: caseload:import_*
-    # Contacts, tasks and activation (caseload.contact_views).
-    path("patients/<int:pk>/contacts/add/", contact_views.contact_add, name="contact_add"),
-    path("contacts/<int:pk>/", contact_views.contact_detail, name="contact_detail"),
-    path("patients/<int:pk>/tasks/add/", contact_views.task_add, name="task_add"),
-    path("tasks/", contact_views.my_tasks, name="my_tasks"),
-    path("tasks/<int:pk>/done/", contact_views.task_done, name="task_done"),
-    path("patients/<int:pk>/pam/add/", contact_views.pam_add, name="pam_add"),
-    # Signposting, support given and the coding export (caseload.support_views).
-    path("services/", support_views.service_list, name="service_list"),
-    path("services/add/", support_views.service_add, name="service_add"),
-    path("services/<int:pk>/edit/", support_views.service_edit, name="service_edit"),
-    path("patients/<int:pk>/signposting/", support_views.signposting_add, name="signposting_add"),
-    path("signposting/<int:pk>/outcome/", support_views.signposting_outcome, name="signposting_outcome"),
-    path("patients/<int:pk>/support/", support_views.support_add, name="support_add"),
-    path("coding/", support_views.coding_export, name="coding_export"),
-    path("coding/export.csv", support_views.coding_export_csv, name="coding_export_csv"),
-    # Referrals (caseload.referral_views).
-    path("patients/<int:pk>/referrals/add/", referral_views.referral_add, name="referral_add"),
-    path("referrals/", referral_views.referral_list, name="referral_list"),
-    path("referrals/<int:pk>/", referral_views.referral_detail, name="referral_detail"),
-    path("referrals/<int:pk>/accept/", referral_views.referral_accept_view, name="referral_accept"),
-    path("referrals/<int:pk>/decline/", referral_views.referral_decline_view, name="referral_decline"),
-    path(
-        "referrals/<int:pk>/mdt/", referral_views.referral_direct_to_mdt_view, name="referral_direct_to_mdt"
-    ),
-    # Transfers of care (caseload.care_event_views).
-    path("patients/<int:pk>/care-events/add/", care_event_views.care_event_add, name="care_event_add"),
-    path("patients/<int:pk>/care-home/", care_event_views.patient_care_home, name="patient_care_home"),
-    path("transfers-of-care/", care_event_views.triage_list, name="triage_list"),
-    path("transfers-of-care/<int:pk>/", care_event_views.care_event_triage_view, name="care_event_triage"),
-    path("transfers-of-care/unmatched/", care_event_views.care_event_unmatched, name="care_event_unmatched"),
+    path("patients/", patients.patient_list_view, name="patient_list"),
+    path("patients/export.csv", patients.patient_export_view, name="patient_export"),
+    path("patients/<int:pk>/care-home/", patients.patient_care_home_view, name="patient_care_home"),
+    path("caseload/add/", episodes.episode_add_view, name="episode_add"),
+    path("caseload/<int:pk>/transfer/", episodes.episode_transfer_view, name="episode_transfer"),
+    path("caseload/<int:pk>/close/", episodes.episode_close_view, name="episode_close"),
+    # The population import and its profiles.
+    path("imports/", imports.import_batch_list_view, name="import_batch_list"),
+    path("imports/new/", imports.import_upload_view, name="import_upload"),
+    path("imports/canonical-sample.csv", imports.import_sample_view, name="import_sample"),
+    path("imports/<int:pk>/", imports.import_batch_detail_view, name="import_batch_detail"),
+    path("imports/<int:pk>/start/", imports.import_batch_start_view, name="import_batch_start"),
+    path("imports/<int:pk>/cancel/", imports.import_batch_cancel_view, name="import_batch_cancel"),
+    path("imports/<int:pk>/errors.csv", imports.import_batch_report_view, name="import_batch_report"),
+    path("imports/profiles/", imports.import_profile_list_view, name="import_profile_list"),
+    path("imports/profiles/new/", imports.import_profile_create_view, name="import_profile_create"),
+    path("imports/profiles/<int:pk>/", imports.import_profile_edit_view, name="import_profile_edit"),
+    # Contacts, tasks and activation.
+    path("patients/<int:pk>/contacts/add/", contacts.contact_add_view, name="contact_add"),
+    path("contacts/<int:pk>/", contacts.contact_detail_view, name="contact_detail"),
+    path("patients/<int:pk>/tasks/add/", tasks.task_add_view, name="task_add"),
+    path("tasks/", tasks.my_tasks_view, name="my_tasks"),
+    path("tasks/<int:pk>/done/", tasks.task_done_view, name="task_done"),
+    path("patients/<int:pk>/pam/add/", pam.pam_add_view, name="pam_add"),
+    # The services directory, signposting, support given and the coding export.
+    path("services/", services.service_list_view, name="service_list"),
+    path("services/add/", services.service_add_view, name="service_add"),
+    path("services/<int:pk>/edit/", services.service_edit_view, name="service_edit"),
+    path("patients/<int:pk>/signposting/", signposting.signposting_add_view, name="signposting_add"),
+    path("signposting/<int:pk>/outcome/", signposting.signposting_outcome_view, name="signposting_outcome"),
+    path("patients/<int:pk>/support/", signposting.support_add_view, name="support_add"),
+    path("coding/", coding.coding_export_view, name="coding_export"),
+    path("coding/export.csv", coding.coding_export_csv_view, name="coding_export_csv"),
+    # Referrals.
+    path("patients/<int:pk>/referrals/add/", referrals.referral_add_view, name="referral_add"),
+    path("referrals/", referrals.referral_list_view, name="referral_list"),
+    path("referrals/<int:pk>/", referrals.referral_detail_view, name="referral_detail"),
+    path("referrals/<int:pk>/accept/", referrals.referral_accept_view, name="referral_accept"),
+    path("referrals/<int:pk>/decline/", referrals.referral_decline_view, name="referral_decline"),
+    path("referrals/<int:pk>/mdt/", referrals.referral_direct_to_mdt_view, name="referral_direct_to_mdt"),
+    # Transfers of care.
+    path("patients/<int:pk>/care-events/add/", care_events.care_event_add_view, name="care_event_add"),
+    path("transfers-of-care/", care_events.triage_list_view, name="triage_list"),
+    path("transfers-of-care/<int:pk>/", care_events.care_event_triage_view, name="care_event_triage"),
+    path("transfers-of-care/unmatched/", care_events.care_event_unmatched_view, name="care_event_unmatched"),
     path(
         "transfers-of-care/unmatched/<int:pk>/",
-        care_event_views.care_event_resolve_view,
+        care_events.care_event_resolve_view,
         name="care_event_resolve",
     ),
-    path("transfers-of-care/feeds/", care_event_views.care_event_import, name="care_event_import"),
+    path("transfers-of-care/feeds/", care_events.care_event_import_view, name="care_event_import"),
     path(
         "transfers-of-care/feeds/<int:pk>/",
-        care_event_views.care_event_import_detail,
+        care_events.care_event_import_detail_view,
         name="care_event_import_detail",
     ),
     path(
         "transfers-of-care/feeds/<int:pk>/import/",
-        care_event_views.care_event_import_start,
+        care_events.care_event_import_start_view,
         name="care_event_import_start",
     ),
 ]

@@ -4,8 +4,8 @@ from typing import Any
 
 from django import forms
 
-from caseload.contact_forms import DateInput
 from mdt.models import Action, Discussion, Meeting
+from pcn.forms import DateInput
 
 
 class AttendanceForm(forms.Form):

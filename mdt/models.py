@@ -7,6 +7,7 @@ from typing import Any, Self
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from caseload.models import MdtKind
 from pcn.models import PracticeScopedQuerySet
 
 
@@ -21,11 +22,7 @@ class MeetingSeriesQuerySet(models.QuerySet["MeetingSeries"]):
 class MeetingSeries(models.Model):
     """A recurring MDT: the weekly care home MDT, cancer and palliative care, frailty, …"""
 
-    class Kind(models.TextChoices):
-        CARE_HOME = "care_home", "Care home MDT"
-        CANCER_PALLIATIVE = "cancer_palliative", "Cancer and palliative care"
-        FRAILTY = "frailty", "Frailty / proactive care"
-        OTHER = "other", "Other"
+    Kind = MdtKind  # the vocabulary lives in caseload (ReferralType.mdt_kind names it too)
 
     class Frequency(models.TextChoices):
         WEEKLY = "weekly", "Weekly"

@@ -174,7 +174,7 @@ def minutes_sign_off(*, meeting: Any, by: Any) -> Any:
     from django.utils import timezone
 
     from caseload.codes import Code
-    from caseload.services import coding_entry_record
+    from caseload.services.coding import coding_entry_record
     from mdt.models import AgendaItem, Meeting
     from pcn.audit import audit
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from caseload.contact_forms import FilterForm
+from caseload.filters import FilterForm
 from overview.timeline import kind_choices
 
 

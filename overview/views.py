@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from careplans.services.ehch import ehch_badge, ehch_badges_for
-from caseload.contact_views import pam_change, pam_chart, tasks_in_order
 from caseload.filters import CaseloadFilter
 from caseload.models import CareEvent, CaseloadEpisode, EfiCategory, Patient, Referral, Task
+from caseload.services.pam import pam_change, pam_chart
 from overview.forms import TimelineForm
 from overview.timeline import patient_timeline
 from pcn.audit import audit
@@ -132,7 +132,7 @@ def _patient_records(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     kinds = timeline_form.cleaned_data["kind"] if timeline_form.is_valid() else []
     measures = list(patient.activation_measures.select_related("measured_by").order_by("measured_on", "id"))
     today = timezone.localdate()
-    open_tasks = list(tasks_in_order(patient.tasks.open().select_related("owner"), today=today))
+    open_tasks = list(patient.tasks.open().select_related("owner").in_order(today=today))
     return {
         "timeline": patient_timeline(patient=patient, kinds=kinds),
         "timeline_form": timeline_form,

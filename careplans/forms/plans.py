@@ -9,7 +9,7 @@ from django.utils.formats import date_format
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
 from careplans.services.plans import PLAN_FIELDS, STALE_MESSAGE
-from caseload.contact_forms import team_for
+from caseload.forms.tasks import team_for
 from caseload.models import Signposting
 from pcn.forms import DateInput
 

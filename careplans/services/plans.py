@@ -17,7 +17,7 @@ from django.utils import timezone
 from careplans.models import CarePlan, CarePlanVersion, Goal, SupportNeed, version_copy
 from caseload.codes import Code
 from caseload.models import CaseloadEpisode, Patient
-from caseload.services import coding_entry_record
+from caseload.services.coding import coding_entry_record
 from pcn.models import User
 
 PCSP_AGREED = Code("pcsp_agreed", "Personalised care and support plan agreed", None)  # no id known

@@ -24,7 +24,8 @@ from careplans.models import CarePlanReview, CarePlanVersion
 from careplans.services.plans import care_plan_draft
 from caseload.codes import Code
 from caseload.models import Task
-from caseload.services import coding_entry_record, task_complete, task_create
+from caseload.services.coding import coding_entry_record
+from caseload.services.tasks import task_complete, task_create
 from pcn.models import User
 
 log = logging.getLogger(__name__)

@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import CareEvent, Contact, ImportBatch, Referral, ReferralType, Task
-from caseload.services import (
+from caseload.services.care_events import (
     care_event_feed_import_file,
     care_event_record,
     care_event_resolve,
     care_event_triage,
-    referral_create,
 )
+from caseload.services.referrals import referral_create
 from mdt.models import MeetingSeries
 from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence

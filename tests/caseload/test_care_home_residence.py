@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from careplans.services.ehch import ehch_pcsp_due
 from caseload.models import CareEvent
-from caseload.services import patient_care_home_set
+from caseload.services.patients import patient_care_home_set
 from pcn.models import AuditEvent
 from tests.factories import CareHomeFactory
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import CodingEntry
-from caseload.services import coding_entries_mark_entered
+from caseload.services.coding import coding_entries_mark_entered
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
 

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import codes
-from caseload.contact_forms import ContactForm
+from caseload.forms.contacts import ContactForm
 from caseload.models import CaseloadEpisode, CodingEntry, Contact
-from caseload.services import contact_record
+from caseload.services.contacts import contact_record
 from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from caseload.models import CaseloadEpisode
-from caseload.services import episode_close, episode_transfer, episodes_open
+from caseload.services.episodes import episode_close, episode_transfer, episodes_open
 from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
 

@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from caseload.models import ImportBatch, Patient, RiskSnapshot
-from caseload.services import population_import_drop_folder_sweep
+from caseload.services.import_runs import population_import_drop_folder_sweep
 from caseload.tasks import population_import_sweep_task
 from pcn.celery import app as celery_app
 from pcn.nhs_number import synthetic_sequence

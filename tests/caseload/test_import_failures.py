@@ -19,18 +19,19 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
-from caseload import services
 from caseload.models import CareEvent, ImportBatch, Patient
-from caseload.services import (
+from caseload.services import care_events, import_runs
+from caseload.services.care_events import (
     care_event_feed_import,
     care_event_feed_import_file,
     care_event_feed_upload,
+)
+from caseload.services.import_runs import (
     population_import_drop_folder_sweep,
     population_import_file,
-    population_import_start,
     population_import_stuck_fail,
-    population_import_upload,
 )
+from caseload.services.imports import population_import_start, population_import_upload
 from caseload.tasks import (
     population_import_preview_task,
     population_import_run_task,
@@ -62,7 +63,7 @@ def database_error(monkeypatch) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
 
-    monkeypatch.setattr(services, "_pg_write", write)
+    monkeypatch.setattr(import_runs, "_pg_write", write)
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def error_with_patient_data(monkeypatch) -> None:
     def write(batch, parsed, *, write):
         raise ValueError(f"unexpected value for {N1}")
 
-    monkeypatch.setattr(services, "_pg_write", write)
+    monkeypatch.setattr(import_runs, "_pg_write", write)
 
 
 def upload(person, profile) -> ImportBatch:
@@ -95,7 +96,7 @@ def test_a_preview_that_raises_ends_failed_and_logs_without_patient_data(
     assert batch.finished_at is not None
     assert not batch.file  # the uploaded copy goes once the import has ended
     assert Patient.objects.count() == 0
-    (record,) = [r for r in caplog.records if r.name == "caseload.services"]
+    (record,) = [r for r in caplog.records if r.name == "caseload.services.import_batches"]
     assert record.levelname == "ERROR"
     assert record.getMessage().startswith(f"Import batch {batch.pk} failed: ValueError\nTraceback")
     assert "in _population_write" in record.getMessage()
@@ -116,7 +117,7 @@ def test_an_import_run_that_raises_in_the_database_ends_failed_and_writes_nothin
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
 
-    monkeypatch.setattr(services, "_pg_write", write)
+    monkeypatch.setattr(import_runs, "_pg_write", write)
     population_import_run_task(batch.pk)
 
     batch.refresh_from_db()
@@ -190,14 +191,14 @@ def test_a_drop_folder_file_that_cannot_be_started_goes_to_failed_and_the_sweep_
 ):
     age(shutil.copy(ICB_SAMPLE, drop / "icb-risk" / "a.csv"), seconds=200)
     age(shutil.copy(ICB_SAMPLE, drop / "icb-risk" / "b.csv"), seconds=100)  # newer: swept second
-    real_import = services.population_import_file
+    real_import = import_runs.population_import_file
 
     def first_one_raises(*, path, **kwargs):
         if path.name.endswith("-a.csv"):
             raise OSError("the disk is unwell")
         return real_import(path=path, **kwargs)
 
-    monkeypatch.setattr(services, "population_import_file", first_one_raises)
+    monkeypatch.setattr(import_runs, "population_import_file", first_one_raises)
 
     (batch,) = population_import_drop_folder_sweep()
 
@@ -241,7 +242,7 @@ def test_a_feed_upload_that_raises_ends_failed_not_in_a_server_error(manager, pr
     def counts(feed, *, batch, write, by):
         raise ValueError(f"unexpected value for {N1}")
 
-    monkeypatch.setattr(services, "_care_event_feed_counts", counts)
+    monkeypatch.setattr(care_events, "_care_event_feed_counts", counts)
     content = f"{FEED_HEADER}{N1},Admission,01/12/2025 10:00,RCH,Fall\n".encode()
 
     batch = care_event_feed_upload(
@@ -265,7 +266,7 @@ def test_a_feed_import_that_raises_ends_failed_and_writes_nothing(manager, pract
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
 
-    monkeypatch.setattr(services, "_care_event_feed_write", write)
+    monkeypatch.setattr(care_events, "_care_event_feed_write", write)
     care_event_feed_import(batch=batch, skip_invalid=False, by=manager.user)
 
     batch.refresh_from_db()
@@ -406,14 +407,14 @@ def test_a_worker_that_comes_back_after_the_sweep_failed_its_batch_writes_nothin
 ):
     path = tmp_path / "f.csv"
     path.write_text(f"{CANONICAL_HEADER}\n{canonical_row(N1)}\n", encoding="utf-8")
-    real_parse = services._population_parse
+    real_parse = import_runs._population_parse
 
     def parse_slowly(batch, **kwargs):
         parsed = real_parse(batch, **kwargs)
         population_import_stuck_fail(now=timezone.now() + timedelta(minutes=31))  # meanwhile…
         return parsed
 
-    monkeypatch.setattr(services, "_population_parse", parse_slowly)
+    monkeypatch.setattr(import_runs, "_population_parse", parse_slowly)
 
     batch = population_import_file(path=path, profile=profiles["canonical"])
 

@@ -1,4 +1,4 @@
-"""caseload.importing: reading and checking rows, without the database."""
+"""caseload.services.import_files: reading and checking rows, without the database."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from caseload.importing import (
+from caseload.models import LongTermCondition
+from caseload.services.import_files import (
     FIELDS,
     LTC_KEYS,
     FileRejected,
@@ -18,7 +19,6 @@ from caseload.importing import (
     profile_problems,
     split_full_name,
 )
-from caseload.models import LongTermCondition
 from tests.caseload.import_helpers import shipped_profiles
 
 TODAY = date(2026, 11, 23)
@@ -113,7 +113,7 @@ def test_values_are_converted_and_rounded(tmp_path):
 
 
 def test_progress_is_reported_as_rows_are_read(tmp_path, monkeypatch):
-    monkeypatch.setattr("caseload.importing.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("caseload.services.import_files.PROGRESS_EVERY", 2)
     seen: list[int] = []
     rows = "".join(
         f"{n},P99001\n" for n in ["9990000018", "9990000026", "9990000034", "9990000042", "9990000050"]
@@ -237,7 +237,7 @@ def test_condition_keys_cover_every_register():
 def test_the_fast_nhs_number_check_agrees_with_pcn_nhs_number():
     import random
 
-    from caseload.importing import _Invalid, _nhs_number
+    from caseload.services.import_files import _Invalid, _nhs_number
     from pcn.nhs_number import is_valid
 
     rng = random.Random(7)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from caseload import services
 from caseload.models import CareHome, ImportBatch, ImportProfile, LongTermCondition, Patient, RiskSnapshot
-from caseload.services import population_import_file
+from caseload.services import import_runs
+from caseload.services.import_runs import population_import_file
 from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
@@ -44,7 +44,7 @@ def wrong_check_digit(number: str) -> str:
 def write_path(request, monkeypatch) -> str:
     """Run the test through PostgreSQL's COPY path and through the ORM's bulk path."""
     if request.param == "orm":
-        monkeypatch.setattr(services, "_use_copy", lambda: False)
+        monkeypatch.setattr(import_runs, "_use_copy", lambda: False)
     return request.param
 
 

@@ -431,7 +431,7 @@ def test_admin_site_uses_the_checked_profile_form(client, administrator, profile
 
 def test_cancelling_while_the_file_is_checked_wins(client, manager, profiles):
     """The preview task finishing after a cancel must not bring the batch back."""
-    from caseload.services import population_import_preview
+    from caseload.services.import_runs import population_import_preview
 
     sign_in(client, manager.user)
     with_file = upload_without_running(manager, profiles["canonical"])
@@ -445,7 +445,7 @@ def test_cancelling_while_the_file_is_checked_wins(client, manager, profiles):
 
 
 def upload_without_running(person, profile: ImportProfile) -> ImportBatch:
-    from caseload.services import population_import_upload
+    from caseload.services.imports import population_import_upload
 
     return population_import_upload(profile=profile, upload=csv_upload(canonical_row(N1)), by=person.user)
 
@@ -460,7 +460,7 @@ def test_tasks_are_safe_to_run_twice(client, manager, profiles):
     assert (batch.status, batch.attempts) == (ImportBatch.Status.CHECKED, 1)
     assert AuditEvent.objects.filter(action="population.preview").count() == 1
 
-    from caseload.services import population_import_start
+    from caseload.services.imports import population_import_start
 
     population_import_start(batch=batch, skip_invalid=False, by=manager.user)
     population_import_run_task(batch.pk)
@@ -473,7 +473,7 @@ def test_tasks_are_safe_to_run_twice(client, manager, profiles):
 
 
 def test_an_import_that_keeps_crashing_gives_up(manager, profiles):
-    from caseload.services import population_import_run
+    from caseload.services.import_runs import population_import_run
 
     batch = upload_without_running(manager, profiles["canonical"])
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING, attempts=3)

@@ -8,10 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from caseload.contact_forms import ActivationForm
-from caseload.contact_views import pam_change
+from caseload.forms.pam import ActivationForm
 from caseload.models import ActivationMeasure, CodingEntry, Task, pam_level
-from caseload.services import activation_record
+from caseload.services.pam import activation_record, pam_change
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db

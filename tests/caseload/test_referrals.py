@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import CaseloadEpisode, Referral, ReferralType
-from caseload.services import (
-    episodes_open,
+from caseload.services.episodes import episodes_open
+from caseload.services.referrals import (
     referral_accept,
     referral_create,
     referral_decline,

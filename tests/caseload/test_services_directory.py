@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from caseload.forms.signposting import SignpostingForm
 from caseload.models import Service
-from caseload.support_forms import SignpostingForm
 from pcn.models import AuditEvent
 
 

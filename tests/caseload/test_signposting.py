@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import CodingEntry, Service, Signposting, SupportGiven
-from caseload.services import signposting_outcome_record, signposting_record, support_record
+from caseload.services.signposting import signposting_outcome_record, signposting_record, support_record
 from pcn.models import AuditEvent
 
 

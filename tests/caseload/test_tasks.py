@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import Task
-from caseload.services import task_complete, task_create
+from caseload.services.tasks import task_complete, task_create
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
 

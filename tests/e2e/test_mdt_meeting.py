@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from caseload.models import CareEvent, ReferralType
-from caseload.services import referral_create, referral_direct_to_mdt
+from caseload.services.referrals import referral_create, referral_direct_to_mdt
 from mdt.models import Action, AgendaItem, Circulation, Discussion, ExternalMember, Meeting, MeetingSeries
 from tests.conftest import sign_in
 from tests.e2e.conftest import axe_violations, screenshot

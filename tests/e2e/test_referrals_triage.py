@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from caseload.models import CareEvent, CaseloadEpisode, Referral, Task
-from caseload.services import care_event_record
+from caseload.services.care_events import care_event_record
 from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 from tests.factories import PatientFactory

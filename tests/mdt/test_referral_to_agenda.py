@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import Referral, ReferralType
-from caseload.services import referral_create, referral_direct_to_mdt
+from caseload.services.referrals import referral_create, referral_direct_to_mdt
 from mdt.models import AgendaItem, Meeting, MeetingSeries
 from mdt.services import meetings_schedule, series_keep_current
 

@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import CareEvent, Referral, ReferralType, Task
-from caseload.services import care_event_record, referral_create
+from caseload.services.care_events import care_event_record
+from caseload.services.referrals import referral_create
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
 
 

@@ -129,8 +129,7 @@ def unmatched_event_pk(ctx: Any) -> list[Any]:
 
 
 def care_event_feed_pk(ctx: Any) -> list[Any]:
-    from caseload.models import ImportBatch
-    from caseload.services import CARE_EVENT_FEED_SOURCE
+    from caseload.models import CARE_EVENT_FEED_SOURCE, ImportBatch
 
     batch, _ = ImportBatch.objects.get_or_create(
         source=CARE_EVENT_FEED_SOURCE,
@@ -259,7 +258,7 @@ MATRIX: dict[str, Spec] = {
     "caseload:support_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "caseload:coding_export": Spec(roles=CASELOAD_ROLES),
     "caseload:coding_export_csv": Spec(roles=CASELOAD_ROLES),
-    # Contacts, tasks and activation (caseload.contact_views). task_done is a POST (htmx or a form).
+    # Contacts, tasks and activation (caseload.views.contacts, .tasks, .pam). task_done is a POST (htmx or a form).
     "caseload:contact_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "caseload:contact_detail": Spec(roles=PATIENT_ROLES, args=contact_pk, scoped=True),
     "caseload:task_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
@@ -268,14 +267,14 @@ MATRIX: dict[str, Spec] = {
         roles=CASELOAD_ROLES, args=task_pk, scoped=True, method="post", ok=frozenset({302})
     ),
     "caseload:pam_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
-    # Referrals (caseload.referral_views): the decisions' GET pages show their forms.
+    # Referrals (caseload.views.referrals): the decisions' GET pages show their forms.
     "caseload:referral_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "caseload:referral_list": Spec(roles=PATIENT_ROLES),
     "caseload:referral_detail": Spec(roles=PATIENT_ROLES, args=referral_pk, scoped=True),
     "caseload:referral_accept": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
     "caseload:referral_decline": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
     "caseload:referral_direct_to_mdt": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
-    # Transfers of care (caseload.care_event_views). Unmatched events have no patient, hence no
+    # Transfers of care (caseload.views.care_events). Unmatched events have no patient, hence no
     # practice: PCN-wide for the import roles. A finished feed cannot be imported again: 302 back.
     "caseload:care_event_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "caseload:patient_care_home": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),

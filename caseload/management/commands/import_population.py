@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from caseload.models import ImportBatch, ImportProfile
-from caseload.services import population_import_file
+from caseload.services.import_runs import population_import_file
 from pcn.models import User
 
 SHOWN_ERRORS = 20

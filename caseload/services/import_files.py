@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
+from openpyxl import load_workbook
 
 from caseload.models import LTC_LABELS, ImportProfile, LongTermCondition, efi_category
 from pcn.exports import csv_safe
@@ -680,8 +681,6 @@ def _xlsx_value(value: Any) -> Any:
 
 
 def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
-
     try:
         with zipfile.ZipFile(path) as archive:
             if sum(info.file_size for info in archive.infolist()) > max_uncompressed:

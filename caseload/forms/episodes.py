@@ -1,3 +1,5 @@
+"""Forms for caseload episodes: taking patients on, transferring them, closing the episode."""
+
 from typing import Any
 
 from django import forms

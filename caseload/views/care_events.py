@@ -12,76 +12,61 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from caseload.care_event_forms import (
+from caseload.filters import TriageFilter
+from caseload.forms.care_events import (
     CareEventForm,
-    CareHomeForm,
     FeedStartForm,
     FeedUploadForm,
     ResolveForm,
     TriageAcknowledgeForm,
     TriageContactForm,
-    TriageFilter,
     TriageMdtForm,
     TriageTaskForm,
 )
-from caseload.models import CareEvent, ImportBatch, Patient, Task
-from caseload.services import (
-    CARE_EVENT_FEED_SOURCE,
+from caseload.models import CARE_EVENT_FEED_SOURCE, CareEvent, ImportBatch, Patient, Task
+from caseload.services.care_events import (
     care_event_feed_import,
     care_event_feed_upload,
     care_event_record,
     care_event_resolve,
     care_event_triage,
     discharge_follow_up_due,
-    mdt_series_for,
-    patient_care_home_set,
 )
+from caseload.services.patients import mdt_series_for
 from pcn.audit import audit
-from pcn.pagination import CappedPaginator
+from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 
 PAGE_SIZE = 50
 ERRORS_ON_SCREEN = 100
 
 
-def _query_without(request: HttpRequest, *keys: str) -> str:
-    query = request.GET.copy()
-    for key in keys:
-        query.pop(key, None)
-    return query.urlencode()
+def _follow_up(event: CareEvent) -> Task | None:
+    return event.tasks.filter(kind=Task.Kind.DISCHARGE_FOLLOW_UP).select_related("owner").first()
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
-def care_event_add(request: HttpRequest, pk: int) -> HttpResponse:
+def care_event_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
     form = CareEventForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            event = care_event_record(
-                patient=patient,
-                kind=data["kind"],
-                occurred_at=data["occurred_at"],
-                provider=data["provider"],
-                summary=data["summary"],
-                by=request.user,  # type: ignore[arg-type]
-            )
+            event = care_event_record(patient=patient, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
-                request, f"The {event.get_kind_display().lower()} is recorded and waits for triage."
-            )
-            follow_up = event.tasks.filter(kind=Task.Kind.DISCHARGE_FOLLOW_UP).select_related("owner").first()
-            if follow_up is not None:
+            kind = event.get_kind_display().lower()
+            messages.success(request, f"The {kind} is recorded and waits for triage.")
+            if (follow_up := _follow_up(event)) is not None:
+                due = f"{follow_up.due_on:%-d %B %Y}"
                 messages.success(
-                    request,
-                    f"A discharge follow-up task for {follow_up.owner} is due on {follow_up.due_on:%-d %B %Y}.",
+                    request, f"A discharge follow-up task for {follow_up.owner} is due on {due}."
                 )
             return redirect("caseload:care_event_triage", event.pk)
     audit(request, "care_event.add_form", [patient])
@@ -92,50 +77,8 @@ def care_event_add(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@permission_required(Perm.MANAGE_CASELOAD)
-def patient_care_home(request: HttpRequest, pk: int) -> HttpResponse:
-    """The resident flag with a move-in date: a new move-in records a care home admission, which
-    starts the 7-working-day PCSP clock (EHCH)."""
-    patient = get_object_or_404(
-        Patient.objects.visible_to(request.user).select_related("practice", "care_home"), pk=pk
-    )
-    form = CareHomeForm(
-        request.POST if request.method == "POST" else None,
-        patient=patient,
-        initial={"care_home": patient.care_home_id, "moved_in_on": patient.care_home_since},
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = patient_care_home_set(
-                patient=patient,
-                care_home=form.cleaned_data["care_home"],
-                moved_in_on=form.cleaned_data["moved_in_on"],
-                by=request.user,  # type: ignore[arg-type]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            if patient.care_home is None:
-                messages.success(request, "Recorded as not living in a care home.")
-            elif event is not None:
-                messages.success(
-                    request,
-                    f"Recorded as living at {patient.care_home} since {patient.care_home_since:%-d %B %Y}: "
-                    "the care home admission is on the timeline and starts the 7-working-day care plan clock.",
-                )
-            else:
-                messages.success(request, f"Care home details saved ({patient.care_home}).")
-            return redirect(patient.get_absolute_url())
-    audit(request, "patient.care_home_form", [patient])
-    return render(
-        request,
-        "caseload/patient_care_home.html",
-        {"form": form, "patient": patient, "has_homes": form.fields["care_home"].queryset.exists()},  # type: ignore[attr-defined]
-    )
-
-
 @permission_required(Perm.VIEW_PATIENTS)
-def triage_list(request: HttpRequest) -> HttpResponse:
+def triage_list_view(request: HttpRequest) -> HttpResponse:
     """New events for the user's patients, oldest first (or, with ?show=triaged, the latest triaged)."""
     triaged = request.GET.get("show") == "triaged"
     events = CareEvent.objects.visible_to(request.user).select_related("patient__practice", "triaged_by")
@@ -155,15 +98,16 @@ def triage_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "events": rows,
             "triaged": triaged,
-            "query_string": _query_without(request, "page"),
+            "query_string": query_without(request, "page"),
         },
     )
 
 
-def _triage_forms(request: HttpRequest, event: CareEvent, *, bound: str = "") -> dict[str, Any]:
+def _triage_forms(request: HttpRequest, event: CareEvent, *, bound: str = "") -> dict[str, Form]:
+    """A form for each outcome; the one chosen (`bound`) has the POST."""
     data = request.POST if request.method == "POST" else None
     user: Any = request.user
-    series = mdt_series_for(patient=event.patient, user=user)  # type: ignore[arg-type]
+    series = mdt_series_for(patient=event.patient, user=user)
     return {
         CareEvent.Outcome.ACKNOWLEDGED: TriageAcknowledgeForm(
             data if bound == CareEvent.Outcome.ACKNOWLEDGED else None, prefix="ack"
@@ -180,6 +124,21 @@ def _triage_forms(request: HttpRequest, event: CareEvent, *, bound: str = "") ->
     }
 
 
+def _triage_page(event: CareEvent, outcome_forms: dict[str, Form], *, bound: str) -> dict[str, Any]:
+    return {
+        "event": event,
+        "patient": event.patient,
+        "forms": outcome_forms,
+        "bound": bound,
+        "follow_up": _follow_up(event),
+        "follow_up_due": discharge_follow_up_due(event.occurred_at)
+        if event.kind == CareEvent.Kind.DISCHARGE
+        else None,
+        "follow_up_days": settings.DISCHARGE_FOLLOW_UP_WORKING_DAYS,
+        "refer_url": f"{reverse('caseload:referral_add', args=[event.patient_id])}?care_event={event.pk}",
+    }
+
+
 @permission_required(Perm.MANAGE_CASELOAD)
 def care_event_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One event: its details and, until it is triaged, a form for each outcome; afterwards its
@@ -187,65 +146,38 @@ def care_event_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(
         CareEvent.objects.visible_to(request.user).select_related("patient__practice", "triaged_by"), pk=pk
     )
+    if request.method == "POST" and event.triaged_at is not None:
+        messages.error(request, "This event has already been triaged.")
+        return redirect("caseload:care_event_triage", event.pk)
     outcome = request.POST.get("outcome", "") if request.method == "POST" else ""
-    forms = _triage_forms(request, event, bound=outcome)
-    if request.method == "POST":
-        form = forms.get(outcome)
-        if form is not None and event.triaged_at is None and form.is_valid():
-            data = form.cleaned_data
-            kwargs: dict[str, Any] = {"note": data.get("note", "")}
-            if outcome == CareEvent.Outcome.CONTACT:
-                kwargs = {"contact": data, "note": data.get("notes", "")}
-            elif outcome == CareEvent.Outcome.TASK:
-                kwargs = {"task": data, "note": data["title"]}
-            elif outcome == CareEvent.Outcome.MDT:
-                kwargs["mdt_series"] = data["series"]
-            try:
-                care_event_triage(event=event, outcome=outcome, by=request.user, **kwargs)  # type: ignore[arg-type]
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                messages.success(
-                    request,
-                    f"{event.get_kind_display()} for {event.patient.display_name}: {event.get_outcome_display().lower()}.",
-                )
-                if request.POST.get("next") == "list":
-                    return redirect("caseload:triage_list")
-                return redirect("caseload:care_event_triage", event.pk)
-        elif event.triaged_at is not None:
-            messages.error(request, "This event has already been triaged.")
+    outcome_forms = _triage_forms(request, event, bound=outcome)
+    if (form := outcome_forms.get(outcome)) is not None and form.is_valid():
+        try:
+            care_event_triage(event=event, outcome=outcome, by=request.user, **form.service_kwargs())  # type: ignore[arg-type, attr-defined]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            what = f"{event.get_kind_display()} for {event.patient.display_name}"
+            messages.success(request, f"{what}: {event.get_outcome_display().lower()}.")
+            if request.POST.get("next") == "list":
+                return redirect("caseload:triage_list")
             return redirect("caseload:care_event_triage", event.pk)
-    follow_up = event.tasks.filter(kind=Task.Kind.DISCHARGE_FOLLOW_UP).select_related("owner").first()
+    context = _triage_page(event, outcome_forms, bound=outcome)
     audit(request, "care_event.view", [event.patient_id], care_event_id=event.pk)
-    return render(
-        request,
-        "caseload/care_event_triage.html",
-        {
-            "event": event,
-            "patient": event.patient,
-            "forms": forms,
-            "bound": outcome,
-            "follow_up": follow_up,
-            "follow_up_due": discharge_follow_up_due(event.occurred_at)
-            if event.kind == CareEvent.Kind.DISCHARGE
-            else None,
-            "follow_up_days": settings.DISCHARGE_FOLLOW_UP_WORKING_DAYS,
-            "refer_url": f"{reverse('caseload:referral_add', args=[event.patient_id])}?care_event={event.pk}",
-        },
-    )
+    return render(request, "caseload/care_event_triage.html", context)
 
 
 # --- Unmatched events and the feed (import roles) ----------------------------------------------------
 
 
-def _unmatched(request: HttpRequest) -> QuerySet[CareEvent]:
+def _unmatched() -> QuerySet[CareEvent]:
     return CareEvent.objects.unmatched().select_related("batch")
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def care_event_unmatched(request: HttpRequest) -> HttpResponse:
+def care_event_unmatched_view(request: HttpRequest) -> HttpResponse:
     """Feed events whose NHS number matched no patient: PCN-wide (no practice to scope them by)."""
-    events = _unmatched(request).order_by("occurred_at", "id")
+    events = _unmatched().order_by("occurred_at", "id")
     page = CappedPaginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     audit(request, "care_event.unmatched_list", [], page=page.number, care_event_ids=[e.pk for e in rows])
@@ -256,7 +188,7 @@ def care_event_unmatched(request: HttpRequest) -> HttpResponse:
 
 @permission_required(Perm.IMPORT_POPULATION)
 def care_event_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(_unmatched(request), pk=pk)
+    event = get_object_or_404(_unmatched(), pk=pk)
     form = ResolveForm(request.POST if request.method == "POST" else None, user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         patient = form.cleaned_data["patient"]
@@ -288,7 +220,7 @@ def _feed_batches(request: HttpRequest) -> QuerySet[ImportBatch]:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def care_event_import(request: HttpRequest) -> HttpResponse:
+def care_event_import_view(request: HttpRequest) -> HttpResponse:
     """Upload a feed: it is checked at once and the preview shown (nothing is imported yet)."""
     form = FeedUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -303,7 +235,7 @@ def care_event_import(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def care_event_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def care_event_import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The check's counts and errors, the import button; after the import, what it did."""
     batch = get_object_or_404(_feed_batches(request).select_related("created_by"), pk=pk)
     errors = batch.report.get("errors", [])[:ERRORS_ON_SCREEN]
@@ -324,7 +256,7 @@ def care_event_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Perm.IMPORT_POPULATION)
-def care_event_import_start(request: HttpRequest, pk: int) -> HttpResponse:
+def care_event_import_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(_feed_batches(request), pk=pk)
     form = FeedStartForm(request.POST)
     form.is_valid()

@@ -1,31 +1,14 @@
-"""Forms for contacts, tasks and the Patient Activation Measure, and the My tasks filter."""
+"""The form of a contact with (or about) a patient."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from caseload.codes import CONTACT_INTERVENTIONS
-from caseload.models import Contact, Patient
+from caseload.models import Contact
 from pcn.forms import DateInput
-from pcn.models import Role, User
-
-PATIENT_ROLES = (Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER)
-
-
-def team_for(practice_ids: Any) -> QuerySet[User]:
-    """Active users who work with patients at these practices (possible task owners)."""
-    return (
-        User.objects.filter(
-            is_active=True, memberships__practice_id__in=practice_ids, memberships__role__in=PATIENT_ROLES
-        )
-        .distinct()
-        .order_by("full_name")
-    )
 
 
 def intervention_choices() -> list[tuple[str, str]]:
@@ -121,87 +104,3 @@ class ContactForm(forms.Form):
                 "outcome", "next_contact_due",
             )
         }  # fmt: skip
-
-
-class TaskForm(forms.Form):
-    title = forms.CharField(
-        label="Task", max_length=200, error_messages={"required": "Enter what needs doing"}
-    )
-    owner = forms.ModelChoiceField(
-        label="Owner",
-        queryset=User.objects.none(),
-        empty_label="Choose who will do it",
-        error_messages={"required": "Choose who will do it"},
-    )
-    due_on = forms.DateField(
-        label="Due",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date the task is due", "invalid": "Enter a real date"},
-    )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = team_for([patient.practice_id])
-        self.fields["owner"].initial = user.pk
-
-
-class ActivationForm(forms.Form):
-    score = forms.DecimalField(
-        label="PAM score",
-        min_value=Decimal("0"),
-        max_value=Decimal("100"),
-        max_digits=4,
-        decimal_places=1,
-        help_text="From 0 to 100, to one decimal place, as the licensed PAM tool gives it. The level "
-        "(1 to 4) is worked out from the score. Do not enter the questions or answers here.",
-        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-4", "inputmode": "decimal"}),
-        error_messages={
-            "required": "Enter the PAM score",
-            "invalid": "The PAM score must be a number, like 55.2",
-            "min_value": "The PAM score must be 0 or more",
-            "max_value": "The PAM score must be 100 or less",
-            "max_decimal_places": "Give the PAM score to one decimal place at most",
-            "max_digits": "The PAM score must be from 0 to 100",
-            "max_whole_digits": "The PAM score must be 100 or less",
-        },
-    )
-    measured_on = forms.DateField(
-        label="Date measured",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date measured", "invalid": "Enter a real date"},
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.initial.setdefault("measured_on", timezone.localdate())
-        months = settings.PAM_REMEASURE_MONTHS
-        self.fields["measured_on"].help_text = (
-            f"A task to measure again is set for {months} months later. That interval is a local setting: "
-            "no NHS England interval for re-measuring has been found."
-        )
-
-    def clean_measured_on(self) -> Any:
-        value = self.cleaned_data["measured_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("The date measured cannot be in the future")
-        return value
-
-
-class FilterForm(forms.Form):
-    hide_optional = True
-
-
-class MyTasksForm(FilterForm):
-    owner = forms.ModelChoiceField(
-        label="Whose tasks", queryset=User.objects.none(), required=False, empty_label="Mine"
-    )
-    include_done = forms.BooleanField(label="Include done tasks", required=False)
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.can_choose_owner = user.has_role(Role.CLINICAL_LEAD, Role.MANAGER)
-        if self.can_choose_owner:
-            self.fields["owner"].queryset = team_for(user.practice_ids())
-        else:
-            del self.fields["owner"]

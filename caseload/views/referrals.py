@@ -4,8 +4,6 @@ Everyone who sees patients sees referrals for their practices' patients (Perm.VI
 recording and deciding need Perm.MANAGE_CASELOAD. Out of scope is a 404.
 """
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -14,24 +12,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from caseload.models import CareEvent, Patient, Referral, ReferralType
-from caseload.referral_forms import (
+from caseload.filters import ReferralFilter
+from caseload.forms.referrals import (
     ReferralAcceptForm,
     ReferralDeclineForm,
-    ReferralFilter,
     ReferralForm,
     ReferralMdtForm,
     ReferralTypeForm,
 )
-from caseload.services import (
-    mdt_series_for,
+from caseload.models import CareEvent, Patient, Referral, ReferralType
+from caseload.services.patients import mdt_series_for
+from caseload.services.referrals import (
     referral_accept,
     referral_create,
     referral_decline,
     referral_direct_to_mdt,
 )
 from pcn.audit import audit
-from pcn.pagination import CappedPaginator
+from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
 
 PAGE_SIZE = 50
@@ -49,73 +47,62 @@ def _referrals(request: HttpRequest) -> QuerySet[Referral]:
     )
 
 
-def _query_without(request: HttpRequest, *keys: str) -> str:
-    query = request.GET.copy()
-    for key in keys:
-        query.pop(key, None)
-    return query.urlencode()
+def _care_event_to_refer(request: HttpRequest, patient: Patient) -> CareEvent | None:
+    """From the triage of a transfer of care (`?care_event=`): the event, still to triage."""
+    event_id = request.POST.get("care_event") or request.GET.get("care_event") or ""
+    if not event_id.isdigit():
+        return None
+    return get_object_or_404(
+        CareEvent.objects.visible_to(request.user).to_triage(), pk=event_id, patient=patient
+    )
+
+
+def _referral_type_chosen(request: HttpRequest) -> ReferralType | None:
+    type_id = request.POST.get("referral_type") or request.GET.get("referral_type") or ""
+    if not type_id.isdigit():
+        return None
+    return ReferralType.objects.filter(is_active=True).prefetch_related("criteria").filter(pk=type_id).first()
+
+
+def _referral_type_step(request: HttpRequest, patient: Patient, care_event: CareEvent | None) -> HttpResponse:
+    """Step 1: which kind of referral (its criteria checklist follows)."""
+    form = ReferralTypeForm(request.GET if "referral_type" in request.GET else None)
+    form.is_valid()
+    audit(request, "referral.add_form", [patient])
+    context = {"patient": patient, "care_event": care_event, "form": form}
+    return render(request, "caseload/referral_type.html", context)
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
-def referral_add(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a referral: choose its type, then the details and the type's criteria checklist.
 
     From the triage of a transfer of care (`?care_event=`), the event is triaged as "Referred"."""
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
-    care_event = None
-    event_id = request.POST.get("care_event") or request.GET.get("care_event") or ""
-    if event_id.isdigit():
-        care_event = get_object_or_404(
-            CareEvent.objects.visible_to(request.user).to_triage(), pk=event_id, patient=patient
-        )
-    type_id = request.POST.get("referral_type") or request.GET.get("referral_type") or ""
-    referral_type = (
-        ReferralType.objects.filter(is_active=True).prefetch_related("criteria").filter(pk=type_id).first()
-        if type_id.isdigit()
-        else None
-    )
-    context: dict[str, Any] = {"patient": patient, "care_event": care_event}
+    care_event = _care_event_to_refer(request, patient)
+    referral_type = _referral_type_chosen(request)
     if referral_type is None:
-        type_form = ReferralTypeForm(request.GET if "referral_type" in request.GET else None)
-        type_form.is_valid()
-        audit(request, "referral.add_form", [patient])
-        return render(request, "caseload/referral_type.html", {**context, "form": type_form})
-    initial = {}
-    if care_event is not None:
-        initial = {"source": Referral.Source.HOSPITAL, "referrer_name": care_event.provider[:200],
-                   "reason": care_event.summary}  # fmt: skip
-    form = ReferralForm(
-        request.POST if request.method == "POST" else None, referral_type=referral_type, initial=initial
-    )
+        return _referral_type_step(request, patient, care_event)
+    data = request.POST if request.method == "POST" else None
+    form = ReferralForm(data, referral_type=referral_type, care_event=care_event)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             referral = referral_create(
-                patient=patient,
-                referral_type=referral_type,
-                source=data["source"],
-                referrer_name=data["referrer_name"],
-                referrer_email=data["referrer_email"],
-                reason=data["reason"],
-                urgency=data["urgency"],
-                received_on=data["received_on"],
-                criteria_met_ids=data.get("criteria", []),
-                care_event=care_event,
-                by=request.user,  # type: ignore[arg-type]
-            )
+                patient=patient, referral_type=referral_type, care_event=care_event, by=request.user,  # type: ignore[arg-type]
+                **form.service_kwargs(),
+            )  # fmt: skip
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, f"The referral ({referral_type.name}) is recorded.")
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.add_form", [patient])
-    return render(
-        request, "caseload/referral_form.html", {**context, "form": form, "referral_type": referral_type}
-    )
+    context = {"patient": patient, "care_event": care_event, "form": form, "referral_type": referral_type}
+    return render(request, "caseload/referral_form.html", context)
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list_view(request: HttpRequest) -> HttpResponse:
     """The inbox: new referrals by default, urgent first, then oldest first."""
     referrals = _referrals(request).order_by(URGENCY_ORDER, "received_on", "id")
     referral_filter = ReferralFilter(request.GET, queryset=referrals, user=request.user)  # type: ignore[arg-type]
@@ -129,13 +116,13 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "filter": referral_filter,
             "page": page,
             "referrals": rows,
-            "query_string": _query_without(request, "page"),
+            "query_string": query_without(request, "page"),
         },
     )
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_object_or_404(_referrals(request), pk=pk)
     audit(request, "referral.view", [referral.patient_id], referral_id=referral.pk)
     return render(
@@ -220,6 +207,15 @@ def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "caseload/referral_decline.html", {"form": form, "referral": referral})
 
 
+def _directed_to(referral: Referral) -> str:
+    placed = referral.agenda_items.select_related("meeting").order_by("-meeting__starts_at").first()
+    if placed is None:
+        where = "not on an agenda yet, they go on the next one still open to changes"
+    else:
+        where = f"on the agenda of {timezone.localtime(placed.meeting.starts_at):%A %-d %B %Y}"
+    return f"Referral directed to the {referral.mdt_series}: {where}."
+
+
 @permission_required(Perm.MANAGE_CASELOAD)
 def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _new_referral(request, pk)
@@ -237,16 +233,8 @@ def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            placed = referral.agenda_items.select_related("meeting").order_by("-meeting__starts_at").first()
-            if placed is None:
-                where = "not on an agenda yet, they go on the next one still open to changes"
-            else:
-                where = f"on the agenda of {timezone.localtime(placed.meeting.starts_at):%A %-d %B %Y}"
-            messages.success(request, f"Referral directed to the {referral.mdt_series}: {where}.")
+            messages.success(request, _directed_to(referral))
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
-    return render(
-        request,
-        "caseload/referral_mdt.html",
-        {"form": form, "referral": referral, "back": reverse("caseload:referral_detail", args=[referral.pk])},
-    )
+    back = reverse("caseload:referral_detail", args=[referral.pk])
+    return render(request, "caseload/referral_mdt.html", {"form": form, "referral": referral, "back": back})

@@ -16,10 +16,14 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from caseload.import_forms import ImportProfileForm, ImportStartForm, ImportUploadForm
-from caseload.importing import FIELDS, report_csv
+from caseload.forms.imports import ImportProfileForm, ImportStartForm, ImportUploadForm
 from caseload.models import ImportBatch, ImportProfile
-from caseload.services import population_import_cancel, population_import_start, population_import_upload
+from caseload.services.import_files import FIELDS, report_csv
+from caseload.services.imports import (
+    population_import_cancel,
+    population_import_start,
+    population_import_upload,
+)
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
 
@@ -28,12 +32,8 @@ ERRORS_ON_SCREEN = 100
 CANONICAL_SAMPLE = Path(settings.BASE_DIR) / "docs" / "samples" / "canonical_population.csv"
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 @permission_required(Perm.IMPORT_POPULATION)
-def import_batch_list(request: HttpRequest) -> HttpResponse:
+def import_batch_list_view(request: HttpRequest) -> HttpResponse:
     batches = (
         ImportBatch.objects.population().visible_to(request.user).select_related("profile", "created_by")
     )
@@ -46,7 +46,7 @@ def import_batch_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload_view(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         batch = population_import_upload(
@@ -64,7 +64,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def import_batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview while the file is being checked or imported; htmx polls the `batch` partial."""
     batch = get_object_or_404(
         ImportBatch.objects.population().visible_to(request.user).select_related("profile", "created_by"),
@@ -81,7 +81,7 @@ def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "counts": batch.counts,
         "valid_patients": batch.valid_patients,
     }
-    if _is_htmx(request):
+    if request.htmx:  # type: ignore[attr-defined]
         return render(request, "caseload/import_batch_detail.html#batch", context)
     if batch.error_count or batch.warning_count:
         # The page shows values from the file (NHS numbers among them).
@@ -94,7 +94,7 @@ def import_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Perm.IMPORT_POPULATION)
-def import_batch_start(request: HttpRequest, pk: int) -> HttpResponse:
+def import_batch_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     form = ImportStartForm(request.POST)
     form.is_valid()
@@ -111,7 +111,7 @@ def import_batch_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Perm.IMPORT_POPULATION)
-def import_batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def import_batch_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     try:
         population_import_cancel(batch=batch, by=request.user)  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ def import_batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def import_batch_report(request: HttpRequest, pk: int) -> HttpResponse:
+def import_batch_report_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Every error and warning of the batch as CSV: row, column, value, reason (values formula-escaped)."""
     batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
     audit(
@@ -145,7 +145,7 @@ def import_batch_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(Perm.IMPORT_POPULATION)
-def import_sample(request: HttpRequest) -> HttpResponse:
+def import_sample_view(request: HttpRequest) -> HttpResponse:
     """The canonical CSV's sample file (synthetic: NHS numbers from the 999 test range)."""
     return FileResponse(
         CANONICAL_SAMPLE.open("rb"),
@@ -159,18 +159,18 @@ def import_sample(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(Perm.MANAGE_IMPORT_PROFILES)
-def import_profile_list(request: HttpRequest) -> HttpResponse:
+def import_profile_list_view(request: HttpRequest) -> HttpResponse:
     profiles = ImportProfile.objects.annotate(batch_count=Count("batches")).order_by("name")
     return render(request, "caseload/import_profile_list.html", {"profiles": profiles})
 
 
 @permission_required(Perm.MANAGE_IMPORT_PROFILES)
-def import_profile_create(request: HttpRequest) -> HttpResponse:
+def import_profile_create_view(request: HttpRequest) -> HttpResponse:
     return _import_profile_form(request, ImportProfile())
 
 
 @permission_required(Perm.MANAGE_IMPORT_PROFILES)
-def import_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def import_profile_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _import_profile_form(request, get_object_or_404(ImportProfile, pk=pk))
 
 

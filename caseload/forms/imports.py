@@ -7,8 +7,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from caseload.importing import DATE_FORMATS, FIELDS, heading_key, profile_problems
 from caseload.models import ImportProfile
+from caseload.services.import_files import DATE_FORMATS, FIELDS, heading_key, profile_problems
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
 RESERVED_SLUGS = frozenset({"done", "failed", "processing"})  # the drop folder's own sub-folders

@@ -1,18 +1,19 @@
-"""Forms and the inbox filter for referrals."""
+"""Forms for referrals: recording one, and the three decisions."""
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from caseload.forms import coordinators_for
-from caseload.models import Patient, Referral, ReferralType
-from mdt.models import MeetingSeries
+from caseload.forms.episodes import coordinators_for
+from caseload.models import CareEvent, Patient, Referral, ReferralType
 from pcn.forms import DateInput
-from pcn.models import Practice, Role, User
+from pcn.models import Role, User
+
+if TYPE_CHECKING:
+    from mdt.models import MeetingSeries
 
 
 class ReferralTypeForm(forms.Form):
@@ -75,8 +76,15 @@ class ReferralForm(forms.Form):
         "criterion can be directed to an MDT.",
     )
 
-    def __init__(self, *args: Any, referral_type: ReferralType, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, referral_type: ReferralType, care_event: CareEvent | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if care_event is not None:  # from the triage of a transfer of care: what the event says
+            self.initial.update(
+                {"source": Referral.Source.HOSPITAL, "referrer_name": care_event.provider[:200],
+                 "reason": care_event.summary}
+            )  # fmt: skip
         self.fields["received_on"].initial = timezone.localdate()
         self.fields["criteria"].choices = [
             (str(c.pk), c.text if c.is_required else f"{c.text} (not required)")
@@ -90,6 +98,12 @@ class ReferralForm(forms.Form):
         if value > timezone.localdate():
             raise forms.ValidationError("The date received must be today or in the past")
         return value
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What referral_create takes from the form."""
+        data = self.cleaned_data
+        names = ("source", "referrer_name", "referrer_email", "reason", "urgency", "received_on")
+        return {**{name: data[name] for name in names}, "criteria_met_ids": data.get("criteria", [])}
 
 
 class ReferralAcceptForm(forms.Form):
@@ -131,54 +145,17 @@ class ReferralDeclineForm(forms.Form):
 class ReferralMdtForm(forms.Form):
     series = forms.ModelChoiceField(
         label="Which MDT",
-        queryset=MeetingSeries.objects.none(),
+        queryset=None,  # set in __init__: the series the patient's practice is in
         empty_label="Choose an MDT",
         error_messages={"required": "Choose the MDT"},
     )
 
-    def __init__(self, *args: Any, series: QuerySet[MeetingSeries], preferred_kind: str = "", **kwargs: Any):
+    def __init__(
+        self, *args: Any, series: "QuerySet[MeetingSeries]", preferred_kind: str = "", **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self.fields["series"].queryset = series
         if preferred_kind:
             preferred = next((s for s in series if s.kind == preferred_kind), None)
             if preferred is not None:
                 self.fields["series"].initial = preferred.pk
-
-
-class FilterForm(forms.Form):
-    hide_optional = True  # every filter is optional
-
-
-class ReferralFilter(django_filters.FilterSet):
-    """The referral inbox: new ones by default; every filter in the query string."""
-
-    status = django_filters.ChoiceFilter(
-        label="Status", choices=Referral.Status.choices, empty_label="Any status", method="filter_status"
-    )
-    referral_type = django_filters.ModelChoiceFilter(
-        label="Type", queryset=ReferralType.objects.all(), empty_label="All types"
-    )
-    urgency = django_filters.ChoiceFilter(
-        label="Urgency", choices=Referral.Urgency.choices, empty_label="Any"
-    )
-    source = django_filters.ChoiceFilter(
-        label="Referred by", choices=Referral.Source.choices, empty_label="Anyone"
-    )
-    practice = django_filters.ModelChoiceFilter(
-        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
-    )
-
-    class Meta:
-        model = Referral
-        fields: list[str] = []
-        form = FilterForm
-
-    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
-        if data is not None and "status" not in data:
-            data = data.copy()
-            data["status"] = Referral.Status.NEW
-        super().__init__(data, *args, **kwargs)
-        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
-
-    def filter_status(self, queryset: QuerySet[Referral], name: str, value: str) -> QuerySet[Referral]:
-        return queryset.filter(status=value) if value else queryset

@@ -1,20 +1,22 @@
-"""Forms and the triage filter for transfers of care (CareEvent)."""
+"""Forms for transfers of care (CareEvent): by hand, triage, matching, the feed."""
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import django_filters
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from caseload.forms import coordinators_for
-from caseload.models import CareEvent, CareHome, Contact, Patient
-from mdt.models import MeetingSeries
+from caseload.forms.episodes import coordinators_for
+from caseload.models import CareEvent, Contact, Patient
 from pcn.forms import DateInput
-from pcn.models import Practice, User
+from pcn.models import User
+from pcn.nhs_number import normalise
+
+if TYPE_CHECKING:
+    from mdt.models import MeetingSeries
 
 
 class TimeInput(forms.TimeInput):
@@ -68,11 +70,19 @@ class CareEventForm(forms.Form):
             data["occurred_at"] = when
         return data
 
+    def service_kwargs(self) -> dict[str, Any]:
+        """What care_event_record takes from the form."""
+        return {name: self.cleaned_data[name] for name in ("kind", "occurred_at", "provider", "summary")}
+
 
 class TriageAcknowledgeForm(forms.Form):
     note = forms.CharField(
         label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What care_event_triage takes from the form."""
+        return {"note": self.cleaned_data.get("note", "")}
 
 
 class TriageContactForm(forms.Form):
@@ -96,6 +106,10 @@ class TriageContactForm(forms.Form):
     notes = forms.CharField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What care_event_triage takes from the form."""
+        return {"contact": self.cleaned_data, "note": self.cleaned_data.get("notes", "")}
 
 
 class TriageTaskForm(forms.Form):
@@ -129,11 +143,15 @@ class TriageTaskForm(forms.Form):
             raise forms.ValidationError("The due date must be today or in the future")
         return value
 
+    def service_kwargs(self) -> dict[str, Any]:
+        """What care_event_triage takes from the form."""
+        return {"task": self.cleaned_data, "note": self.cleaned_data["title"]}
+
 
 class TriageMdtForm(forms.Form):
     series = forms.ModelChoiceField(
         label="Which MDT",
-        queryset=MeetingSeries.objects.none(),
+        queryset=None,  # set in __init__: the series the patient's practice is in
         empty_label="Choose an MDT",
         error_messages={"required": "Choose the MDT"},
     )
@@ -141,9 +159,13 @@ class TriageMdtForm(forms.Form):
         label="Why", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, series: QuerySet[MeetingSeries], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, series: "QuerySet[MeetingSeries]", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["series"].queryset = series
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What care_event_triage takes from the form."""
+        return {"note": self.cleaned_data.get("note", ""), "mdt_series": self.cleaned_data["series"]}
 
 
 class ResolveForm(forms.Form):
@@ -170,8 +192,6 @@ class ResolveForm(forms.Form):
         self.user = user
 
     def clean(self) -> dict[str, Any]:
-        from pcn.nhs_number import normalise
-
         data = super().clean()
         data["patient"] = None
         if data.get("action") == "match":
@@ -204,60 +224,3 @@ class FeedUploadForm(forms.Form):
 
 class FeedStartForm(forms.Form):
     skip_invalid = forms.BooleanField(label="Import the valid rows and skip the invalid ones", required=False)
-
-
-class FilterForm(forms.Form):
-    hide_optional = True  # every filter is optional
-
-
-class TriageFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(
-        label="Event", choices=CareEvent.Kind.choices, empty_label="All events"
-    )
-    practice = django_filters.ModelChoiceFilter(
-        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
-    )
-
-    class Meta:
-        model = CareEvent
-        fields: list[str] = []
-        form = FilterForm
-
-    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
-
-
-class CareHomeForm(forms.Form):
-    """The resident flag with a move-in date (a care home aligned to the patient's practice)."""
-
-    hide_optional = True  # the date is needed with a home: "(optional)" would mislead
-
-    care_home = forms.ModelChoiceField(
-        label="Care home",
-        queryset=CareHome.objects.none(),
-        required=False,
-        empty_label="Not a care home resident",
-    )
-    moved_in_on = forms.DateField(
-        label="Date they moved in",
-        required=False,
-        widget=DateInput(),
-        help_text="A new resident gets a personalised care and support plan within 7 working days of this date.",
-        error_messages={"invalid": "Enter a real date"},
-    )
-
-    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["care_home"].queryset = CareHome.objects.filter(  # type: ignore[attr-defined]
-            practice_id=patient.practice_id
-        ).order_by("name")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        moved_in_on = data.get("moved_in_on")
-        if data.get("care_home") is not None and moved_in_on is None and "moved_in_on" not in self.errors:
-            self.add_error("moved_in_on", "Enter the date they moved in")
-        if moved_in_on is not None and moved_in_on > timezone.localdate():
-            self.add_error("moved_in_on", "The date they moved in must be today or in the past")
-        return data

@@ -1,0 +1,89 @@
+"""Forms for signposting a patient to a service, its outcome, and support given."""
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from caseload.models import Service, Signposting, SupportGiven
+from pcn.forms import DateInput
+
+
+def not_in_future(value: date | None, what: str) -> None:
+    if value and value > timezone.localdate():
+        raise forms.ValidationError(f"{what} must be today or in the past")
+
+
+class SignpostingForm(forms.Form):
+    service = forms.ModelChoiceField(
+        label="Service",
+        queryset=Service.objects.none(),
+        empty_label="Choose a service",
+        error_messages={"required": "Choose the service the patient was signposted to"},
+    )
+    signposted_on = forms.DateField(
+        label="Date signposted",
+        widget=DateInput(),
+        error_messages={"required": "Enter the date they were signposted", "invalid": "Enter a real date"},
+    )
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only services offered now can be chosen; old records keep the ones since withdrawn.
+        self.fields["service"].queryset = Service.objects.filter(is_active=True).order_by("name")
+        self.fields["service"].label_from_instance = lambda s: f"{s.name} ({s.get_category_display()})"
+
+    def clean_signposted_on(self) -> date:
+        value = self.cleaned_data["signposted_on"]
+        not_in_future(value, "The date signposted")
+        return value
+
+
+class SignpostingOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[c for c in Signposting.Outcome.choices if c[0] != Signposting.Outcome.PENDING],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the outcome"},
+    )
+    outcome_on = forms.DateField(
+        label="Date of the outcome",
+        widget=DateInput(),
+        error_messages={"required": "Enter the date of the outcome", "invalid": "Enter a real date"},
+    )
+
+    def __init__(self, *args: Any, signposting: Signposting, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signposting = signposting
+
+    def clean_outcome_on(self) -> date:
+        value = self.cleaned_data["outcome_on"]
+        not_in_future(value, "The date of the outcome")
+        if value < self.signposting.signposted_on:
+            raise forms.ValidationError(
+                f"The date of the outcome must be on or after the date signposted "
+                f"({self.signposting.signposted_on:%d/%m/%Y})"
+            )
+        return value
+
+
+class SupportForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Support given",
+        choices=SupportGiven.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the support given"},
+    )
+    given_on = forms.DateField(
+        label="Date",
+        widget=DateInput(),
+        error_messages={"required": "Enter the date the support was given", "invalid": "Enter a real date"},
+    )
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_given_on(self) -> date:
+        value = self.cleaned_data["given_on"]
+        not_in_future(value, "The date")
+        return value

@@ -1,0 +1,23 @@
+"""The Patient Activation Measure: recording a score (the chart and the change are on the patient page)."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from caseload.forms.pam import ActivationForm
+from caseload.models import Patient
+from caseload.services.pam import activation_record
+from pcn.audit import audit
+from pcn.permissions import Perm, permission_required
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def pam_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    form = ActivationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        measure = activation_record(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        messages.success(request, f"PAM score {measure.score} recorded: level {measure.level}.")
+        return redirect(patient)
+    audit(request, "pam.form", [patient])
+    return render(request, "caseload/pam_form.html", {"form": form, "patient": patient})

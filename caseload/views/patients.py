@@ -1,0 +1,123 @@
+"""The cohort ("Find patients"), its CSV export, and a patient's care home (the move-in)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from caseload.filters import PatientFilter
+from caseload.forms.patients import CareHomeForm
+from caseload.models import CareEvent, CaseloadEpisode, Patient, ltc_labels
+from caseload.services.patients import patient_care_home_set
+from pcn.audit import audit
+from pcn.exports import csv_download
+from pcn.nhs_number import format_nhs_number
+from pcn.pagination import CappedPaginator, query_without
+from pcn.permissions import Perm, permission_required
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+
+
+def _cohort(request: HttpRequest) -> tuple[PatientFilter, QuerySet[Patient]]:
+    open_coordinator = CaseloadEpisode.objects.open().filter(patient=OuterRef("pk"))
+    base = (
+        Patient.objects.visible_to(request.user)
+        .select_related("practice")
+        .annotate(
+            coordinator_name=Subquery(open_coordinator.values("coordinator__full_name")[:1]),
+        )
+    )
+    patient_filter = PatientFilter(request.GET or None, queryset=base, user=request.user)  # type: ignore[arg-type]
+    return patient_filter, patient_filter.qs
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def patient_list_view(request: HttpRequest) -> HttpResponse:
+    """Find patients: the PCN population, filtered, sorted and paged; select people for a caseload."""
+    patient_filter, patients = _cohort(request)
+    page = CappedPaginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    audit(request, "patient.list", rows, page=page.number, filters=query_without(request, "page"))
+    return render(
+        request,
+        "caseload/patient_list.html",
+        {
+            "filter": patient_filter,
+            "page": page,
+            "patients": rows,
+            "today": timezone.localdate(),
+            "query_string": query_without(request, "page"),
+            "sort_query": query_without(request, "page", "sort"),
+            "current_sort": request.GET.get("sort") or "name",
+            "frequent_attender_threshold": patient_filter.filters["frequent_attender"].extra["help_text"],
+        },
+    )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def patient_export_view(request: HttpRequest) -> HttpResponse:
+    """CSV of what the list shows (every page, up to 100,000 rows); audited with every patient."""
+    _, patients = _cohort(request)
+    rows = list(
+        patients.values_list(
+            "pk", "nhs_number", "family_name", "given_name", "date_of_birth", "sex", "practice__ods_code",
+            "risk_score", "efi_score", "efi_category", "ae_attendances_12m", "emergency_admissions_12m",
+            "ltc_flags", "care_home__name", "coordinator_name",
+        )[:EXPORT_LIMIT]
+    )  # fmt: skip
+    audit(
+        request, "patient.export", [row[0] for row in rows], rows=len(rows), filters=request.GET.urlencode()
+    )
+    header = [
+        "NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
+        "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",
+        "Long-term conditions", "Care home", "Care coordinator",
+    ]  # fmt: skip
+    lines = (
+        [format_nhs_number(nhs), family, given, dob.strftime("%d/%m/%Y"), sex, practice, risk, efi, efi_cat, ae,
+         ea, "; ".join(ltc_labels(ltc)), home, coordinator]
+        for (_, nhs, family, given, dob, sex, practice, risk, efi, efi_cat, ae, ea, ltc, home, coordinator) in rows
+    )  # fmt: skip
+    return csv_download(f"patients-{timezone.localdate():%Y%m%d}.csv", header, lines)
+
+
+# --- The care home (the resident flag with a move-in date) ---------------------------------------------
+
+
+def _care_home_saved(patient: Patient, event: CareEvent | None) -> str:
+    if patient.care_home is None:
+        return "Recorded as not living in a care home."
+    if event is not None:
+        return (
+            f"Recorded as living at {patient.care_home} since {patient.care_home_since:%-d %B %Y}: "
+            "the care home admission is on the timeline and starts the 7-working-day care plan clock."
+        )
+    return f"Care home details saved ({patient.care_home})."
+
+
+@permission_required(Perm.MANAGE_CASELOAD)
+def patient_care_home_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The resident flag with a move-in date: a new move-in records a care home admission, which
+    starts the 7-working-day PCSP clock (EHCH)."""
+    patient = get_object_or_404(
+        Patient.objects.visible_to(request.user).select_related("practice", "care_home"), pk=pk
+    )
+    initial = {"care_home": patient.care_home_id, "moved_in_on": patient.care_home_since}
+    form = CareHomeForm(request.POST if request.method == "POST" else None, patient=patient, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = patient_care_home_set(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _care_home_saved(patient, event))
+            return redirect(patient.get_absolute_url())
+    audit(request, "patient.care_home_form", [patient])
+    return render(
+        request,
+        "caseload/patient_care_home.html",
+        {"form": form, "patient": patient, "has_homes": form.fields["care_home"].queryset.exists()},  # type: ignore[attr-defined]
+    )
