@@ -5,6 +5,7 @@ import importlib
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -59,7 +60,6 @@ def shipped_data(request):
     if database is None:
         return
     request.getfixturevalue(database)
-    from django.apps import apps
 
     flushed = {
         model for _, _, model in SHIPPED_DATA if not apps.get_model("caseload", model).objects.exists()

@@ -14,6 +14,7 @@ from careplans.services.ehch import EhchDue, ehch_badges_for, ehch_pcsp_due, ehc
 from caseload.models import CareEvent
 from mdt.models import Meeting, MeetingSeries
 from mdt.services import agenda_suggestions
+from pcn.working_days import add_working_days
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +67,6 @@ def mix(practice_a, coordinator):
 
 
 def test_seven_working_days_over_christmas_2026():
-    from pcn.working_days import add_working_days
-
     assert add_working_days(date(2026, 12, 18), 7) == date(2026, 12, 31)
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from careplans.models import CarePlan, CarePlanVersion
@@ -102,8 +104,6 @@ def test_query_count_does_not_grow_with_admissions(
     client = sign_in_as(manager)
     client.get(reverse("careplans:ehch"))  # warm the session and membership caches
     admit(PatientFactory(practice=practice_a), date(2026, 1, 12))
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("careplans:ehch"))

@@ -2,6 +2,7 @@
 or changes needed (a new draft); the review task is done, the coding export gets "reviewed", and the
 patient's timeline shows the plan's versions and reviews."""
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -9,11 +10,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from careplans.models import CarePlanReview, CarePlanVersion
 from careplans.services.plans import care_plan_agree, care_plan_draft, care_plan_save
 from careplans.services.reviews import PCSP_REVIEWED, care_plan_review, care_plan_reviews_sweep
-from caseload.models import CodingEntry, Task
+from caseload.models import ActivationMeasure, CodingEntry, Task
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory
@@ -188,12 +190,6 @@ def test_timeline_shows_versions_and_reviews(patient, coordinator, django_assert
 
 
 def test_staff_pdf_shows_the_pam_level_and_the_reviews(sign_in_as, patient, coordinator):
-    import io
-
-    from pypdf import PdfReader
-
-    from caseload.models import ActivationMeasure
-
     user = coordinator.user
     ActivationMeasure.objects.create(
         patient=patient, score=56.2, measured_on=timezone.localdate(), measured_by=user

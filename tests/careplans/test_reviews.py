@@ -11,6 +11,7 @@ from django.urls import reverse
 from careplans.models import CarePlan, CarePlanVersion
 from careplans.services.ehch import ehch_compliance, ehch_pcsp_due
 from careplans.services.reviews import care_plan_reviews_sweep
+from careplans.tasks import care_plan_reviews_sweep_task
 from caseload.models import CareEvent, Task
 from pcn.models import AuditEvent
 from pcn.working_days import add_working_days, working_days_between
@@ -85,8 +86,6 @@ def test_sweep_skips_drafts(patient, coordinator):
 
 
 def test_beat_schedule_runs_the_sweep(settings):
-    from careplans.tasks import care_plan_reviews_sweep_task
-
     entry = settings.CELERY_BEAT_SCHEDULE["careplans-reviews-sweep"]
     assert entry["task"] == care_plan_reviews_sweep_task.name
     assert care_plan_reviews_sweep_task.acks_late

@@ -1,5 +1,6 @@
 """caseload.services.import_files: reading and checking rows, without the database."""
 
+import random
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -14,11 +15,14 @@ from caseload.services.import_files import (
     FileRejected,
     PracticeInfo,
     RowError,
+    _Invalid,
+    _nhs_number,
     condition_flag,
     parse_population_file,
     profile_problems,
     split_full_name,
 )
+from pcn.nhs_number import is_valid
 from tests.caseload.import_helpers import shipped_profiles
 
 TODAY = date(2026, 11, 23)
@@ -235,11 +239,6 @@ def test_condition_keys_cover_every_register():
 
 
 def test_the_fast_nhs_number_check_agrees_with_pcn_nhs_number():
-    import random
-
-    from caseload.services.import_files import _Invalid, _nhs_number
-    from pcn.nhs_number import is_valid
-
     rng = random.Random(7)
     numbers = [f"{rng.randrange(10**10):010d}" for _ in range(20_000)]
     numbers += [f"{rng.randrange(100_000_000, 3_112_999_999):010d}" for _ in range(20_000)]  # CHI range

@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import os
 
 import pytest
 from django.apps import apps
@@ -11,8 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from caseload.models import ImportBatch, ImportProfile, Patient, RiskSnapshot
+from caseload.services.import_runs import population_import_preview, population_import_run
+from caseload.services.imports import population_import_start, population_import_upload
+from caseload.tasks import population_import_preview_task, population_import_run_task
 from pcn.audit import audit
-from pcn.models import AuditEvent
+from pcn.models import AuditEvent, Role
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
     CANONICAL_HEADER,
@@ -20,7 +24,7 @@ from tests.caseload.import_helpers import (
     canonical_row,
     state,
 )
-from tests.conftest import sign_in
+from tests.conftest import make_person, sign_in
 
 pytest_plugins = ["tests.caseload.import_fixtures"]
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
@@ -209,7 +213,6 @@ def test_cancel_deletes_the_upload(
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.CANCELLED
     assert not batch.file
-    import os
 
     assert not os.path.exists(stored)
     assert Patient.objects.count() == 0
@@ -267,9 +270,6 @@ def test_a_file_level_problem_shows_on_the_batch_page(
 def test_managers_see_their_own_and_unattended_imports_administrators_all(
     client, manager, administrator, profiles, practice_b
 ):
-    from pcn.models import Role
-    from tests.conftest import make_person
-
     other = make_person(practice_b, Role.MANAGER, email="other@example.test")
     mine = ImportBatch.objects.create(source="x", profile=profiles["canonical"], created_by=manager.user)
     theirs = ImportBatch.objects.create(source="x", profile=profiles["canonical"], created_by=other.user)
@@ -431,7 +431,6 @@ def test_admin_site_uses_the_checked_profile_form(client, administrator, profile
 
 def test_cancelling_while_the_file_is_checked_wins(client, manager, profiles):
     """The preview task finishing after a cancel must not bring the batch back."""
-    from caseload.services.import_runs import population_import_preview
 
     sign_in(client, manager.user)
     with_file = upload_without_running(manager, profiles["canonical"])
@@ -445,22 +444,16 @@ def test_cancelling_while_the_file_is_checked_wins(client, manager, profiles):
 
 
 def upload_without_running(person, profile: ImportProfile) -> ImportBatch:
-    from caseload.services.imports import population_import_upload
-
     return population_import_upload(profile=profile, upload=csv_upload(canonical_row(N1)), by=person.user)
 
 
 def test_tasks_are_safe_to_run_twice(client, manager, profiles):
-    from caseload.tasks import population_import_preview_task, population_import_run_task
-
     batch = upload_without_running(manager, profiles["canonical"])
     population_import_preview_task(batch.pk)
     population_import_preview_task(batch.pk)  # redelivered: the batch is already checked
     batch.refresh_from_db()
     assert (batch.status, batch.attempts) == (ImportBatch.Status.CHECKED, 1)
     assert AuditEvent.objects.filter(action="population.preview").count() == 1
-
-    from caseload.services.imports import population_import_start
 
     population_import_start(batch=batch, skip_invalid=False, by=manager.user)
     population_import_run_task(batch.pk)
@@ -473,8 +466,6 @@ def test_tasks_are_safe_to_run_twice(client, manager, profiles):
 
 
 def test_an_import_that_keeps_crashing_gives_up(manager, profiles):
-    from caseload.services.import_runs import population_import_run
-
     batch = upload_without_running(manager, profiles["canonical"])
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING, attempts=3)
 

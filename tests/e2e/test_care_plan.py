@@ -1,15 +1,18 @@
 """A coordinator writes a care plan, agrees it with the person and downloads their copy."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from careplans.models import CarePlanVersion
+from careplans.models import CarePlanReview, CarePlanVersion
+from careplans.services.plans import care_plan_agree, care_plan_draft
 from caseload.models import CodingEntry
 from tests.e2e.conftest import axe_violations, screenshot
 from tests.e2e.test_caseload import signed_in_page
-from tests.factories import CaseloadEpisodeFactory
+from tests.factories import CareHomeFactory, CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.browser
 
@@ -54,14 +57,6 @@ def test_write_agree_and_download_a_care_plan(page, live_server, coordinator, pa
 
 
 def test_care_home_move_in_badge_review_and_ehch_page(page, live_server, coordinator, patient):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from careplans.models import CarePlanReview
-    from careplans.services.plans import care_plan_agree, care_plan_draft
-    from tests.factories import CareHomeFactory
-
     CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
     CareHomeFactory(practice=patient.practice, name="Beech House")
     signed_in_page(page, live_server, coordinator.user)

@@ -5,6 +5,7 @@ import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
 from caseload.models import CareEvent, CaseloadEpisode, Referral, Task
@@ -20,7 +21,6 @@ pytestmark = pytest.mark.browser
 def shipped_referral_types(db):
     """Browser tests flush the database after each test, data migrations' rows included: put back the
     shipped referral types (the data migration's own function, idempotent)."""
-    from django.apps import apps
 
     migration = importlib.import_module("caseload.migrations.0010_shipped_referral_types")
     migration.create_types(apps, None)

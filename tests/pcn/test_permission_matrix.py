@@ -11,13 +11,32 @@ The URL list comes from the resolver, so a view added by any app must be listed 
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from mdt.models import MeetingSeries
+from careplans.models import CarePlanVersion
+from careplans.services.plans import care_plan_agree, care_plan_draft
+from caseload.models import (
+    CARE_EVENT_FEED_SOURCE,
+    CareEvent,
+    Contact,
+    ImportBatch,
+    ImportProfile,
+    Referral,
+    ReferralType,
+    Service,
+    Signposting,
+    Task,
+)
+from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
+from tests.conftest import sign_in
+from tests.factories import CaseloadEpisodeFactory
 
 ALL_ROLES = frozenset(Role)
 PATIENT_ROLES = frozenset({Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER})
@@ -54,10 +73,6 @@ def import_profile_pk(ctx: Any) -> list[Any]:
 
 
 def contact_pk(ctx: Any) -> list[Any]:
-    from datetime import UTC, datetime
-
-    from caseload.models import Contact
-
     contact = Contact.objects.create(
         patient=ctx.patient, contact_at=datetime(2025, 1, 6, 10, 0, tzinfo=UTC), method="phone",
         duration_minutes=10, recorded_by=ctx.episode.coordinator,
@@ -66,8 +81,6 @@ def contact_pk(ctx: Any) -> list[Any]:
 
 
 def task_pk(ctx: Any) -> list[Any]:
-    from caseload.models import Task
-
     task = Task.objects.create(
         patient=ctx.patient, title="Matrix task", owner=ctx.episode.coordinator, due_on="2025-01-06"
     )
@@ -75,15 +88,11 @@ def task_pk(ctx: Any) -> list[Any]:
 
 
 def service_pk(ctx: Any) -> list[Any]:
-    from caseload.models import Service
-
     service, _ = Service.objects.get_or_create(name="Matrix service", defaults={"category": "housing"})
     return [service.pk]
 
 
 def signposting_pk(ctx: Any) -> list[Any]:
-    from caseload.models import Service, Signposting
-
     service = Service.objects.get(pk=service_pk(ctx)[0])
     signposting, _ = Signposting.objects.get_or_create(
         patient=ctx.patient, service=service,
@@ -93,8 +102,6 @@ def signposting_pk(ctx: Any) -> list[Any]:
 
 
 def referral_pk(ctx: Any) -> list[Any]:
-    from caseload.models import Referral, ReferralType
-
     referral_type, _ = ReferralType.objects.get_or_create(name="Care coordination")
     referral, _ = Referral.objects.get_or_create(
         patient=ctx.patient, referral_type=referral_type, reason="Matrix",
@@ -105,10 +112,6 @@ def referral_pk(ctx: Any) -> list[Any]:
 
 
 def care_event_pk(ctx: Any) -> list[Any]:
-    from datetime import UTC, datetime
-
-    from caseload.models import CareEvent
-
     event, _ = CareEvent.objects.get_or_create(
         nhs_number=ctx.patient.nhs_number, kind="admission", occurred_at=datetime(2025, 1, 6, 10, tzinfo=UTC),
         provider="Matrix Hospital", defaults={"patient": ctx.patient},
@@ -117,10 +120,6 @@ def care_event_pk(ctx: Any) -> list[Any]:
 
 
 def unmatched_event_pk(ctx: Any) -> list[Any]:
-    from datetime import UTC, datetime
-
-    from caseload.models import CareEvent
-
     event, _ = CareEvent.objects.get_or_create(
         nhs_number="9990000018", kind="ae", occurred_at=datetime(2025, 1, 6, 10, tzinfo=UTC), provider="",
         defaults={"source": "feed"},
@@ -129,8 +128,6 @@ def unmatched_event_pk(ctx: Any) -> list[Any]:
 
 
 def care_event_feed_pk(ctx: Any) -> list[Any]:
-    from caseload.models import CARE_EVENT_FEED_SOURCE, ImportBatch
-
     batch, _ = ImportBatch.objects.get_or_create(
         source=CARE_EVENT_FEED_SOURCE,
         profile=None,
@@ -141,9 +138,6 @@ def care_event_feed_pk(ctx: Any) -> list[Any]:
 
 def agenda_meeting_pk(ctx: Any) -> list[Any]:
     """A future meeting of a series at practice A, chaired by the context's coordinator."""
-    from datetime import UTC, datetime, time
-
-    from mdt.models import Meeting, MeetingSeries
 
     series, created = MeetingSeries.objects.get_or_create(
         name="Matrix agenda MDT",
@@ -159,8 +153,6 @@ def agenda_meeting_pk(ctx: Any) -> list[Any]:
 
 
 def agenda_item_pk(ctx: Any) -> list[Any]:
-    from mdt.models import AgendaItem
-
     item, _ = AgendaItem.objects.get_or_create(
         meeting_id=agenda_meeting_pk(ctx)[0], patient=ctx.patient, defaults={"source": "added"}
     )
@@ -168,8 +160,6 @@ def agenda_item_pk(ctx: Any) -> list[Any]:
 
 
 def mdt_action_pk(ctx: Any) -> list[Any]:
-    from mdt.models import Action
-
     action, _ = Action.objects.get_or_create(
         item_id=agenda_item_pk(ctx)[0], what="Matrix action",
         defaults={"owner_user": ctx.episode.coordinator, "due_on": "2025-01-06", "created_by": ctx.episode.coordinator},
@@ -179,9 +169,6 @@ def mdt_action_pk(ctx: Any) -> list[Any]:
 
 def agenda_pack_args(ctx: Any) -> list[Any]:
     """The context's meeting with a ready agenda pack (a stand-in PDF under the test's MEDIA_ROOT)."""
-    from django.core.files.base import ContentFile
-
-    from mdt.models import MeetingDocument
 
     meeting_pk = agenda_meeting_pk(ctx)[0]
     document, created = MeetingDocument.objects.get_or_create(
@@ -193,10 +180,6 @@ def agenda_pack_args(ctx: Any) -> list[Any]:
 
 
 def circulation_pk(ctx: Any) -> list[Any]:
-    from django.utils import timezone
-
-    from mdt.models import Circulation
-
     meeting_pk = agenda_pack_args(ctx)[0]
     user = ctx.episode.coordinator
     circulation, _ = Circulation.objects.get_or_create(
@@ -407,8 +390,6 @@ def request(client, name: str, ctx: Context):
 @pytest.fixture
 def ctx(patient, coordinator, settings, tmp_path) -> Context:
     settings.MEDIA_ROOT = tmp_path / "media"  # files the context stores (an MDT pack) stay out of var/
-    from caseload.models import ImportBatch, ImportProfile
-    from tests.factories import CaseloadEpisodeFactory
 
     profile = ImportProfile.objects.create(
         name="Matrix profile", slug="matrix", column_map={"nhs": "nhs_number", "ods": "practice_code"},
@@ -465,8 +446,6 @@ def test_signed_in_without_two_factor_is_sent_to_two_factor(sign_in_as, coordina
 @pytest.mark.parametrize("role", sorted(Role))
 @pytest.mark.parametrize("name", sorted(name for name, spec in MATRIX.items() if not spec.two_factor_exempt))
 def test_each_role_gets_what_it_may_and_403_otherwise(client, people, ctx, role, name):
-    from tests.conftest import sign_in
-
     sign_in(client, people[role].user)
     response = request(client, name, ctx)
     if role in MATRIX[name].roles:
@@ -482,23 +461,14 @@ def test_record_at_another_practice_is_404(sign_in_as, outsider, ctx, name):
 
 
 def care_plan_draft_pk(ctx: Any) -> list[Any]:
-    from careplans.services.plans import care_plan_draft
-
     return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).pk]
 
 
 def care_plan_pk(ctx: Any) -> list[Any]:
-    from careplans.services.plans import care_plan_draft
-
     return [care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator).plan_id]
 
 
 def care_plan_agreed_pk(ctx: Any) -> list[Any]:
-    from django.utils import timezone
-
-    from careplans.models import CarePlanVersion
-    from careplans.services.plans import care_plan_agree, care_plan_draft
-
     agreed = CarePlanVersion.objects.filter(plan__patient=ctx.patient, status="agreed").first()
     if agreed is None:
         draft = care_plan_draft(patient=ctx.patient, by=ctx.episode.coordinator)
