@@ -34,7 +34,7 @@ from caseload.models import (
     efi_category,
 )
 from mdt.models import ExternalMember, Meeting, MeetingSeries
-from mdt.services import series_keep_current
+from mdt.services.schedule import series_keep_current
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
 from pcn.working_days import subtract_working_days

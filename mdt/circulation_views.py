@@ -16,13 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mdt.models import AgendaItem, Circulation, Meeting, MeetingDocument
-from mdt.services import (
-    circulation_resend,
-    meeting_document_request,
-    meeting_document_source_hash,
-    meeting_documents_for,
-)
-from mdt.tasks import circulate_agenda_task
+from mdt.services.circulation import circulation_resend
+from mdt.services.packs import meeting_document_source_hash, meeting_documents_for
+from mdt.tasks import circulate_agenda_task, meeting_document_request
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 

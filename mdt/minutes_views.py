@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mdt import services
 from mdt.minutes_forms import (
     ActionCloseForm,
     ActionForm,
@@ -26,6 +25,8 @@ from mdt.minutes_forms import (
     MyActionsForm,
 )
 from mdt.models import Action, AgendaItem, Meeting
+from mdt.services import actions as action_services
+from mdt.services import minutes as minutes_services
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator
 from pcn.permissions import Perm, has_perm, permission_required
@@ -113,7 +114,7 @@ def minutes(request: HttpRequest, pk: int) -> HttpResponse:
         form = AttendanceForm(request.POST, meeting=meeting)
         if form.is_valid():
             try:
-                services.attendance_set(
+                minutes_services.attendance_set(
                     meeting=meeting,
                     user_ids=[int(pk) for pk in form.cleaned_data["users"]],
                     external_member_ids=[int(pk) for pk in form.cleaned_data["external_members"]],
@@ -143,7 +144,7 @@ def discussion_save(request: HttpRequest, pk: int) -> HttpResponse:
     error = draft = ""
     if form.is_valid():
         try:
-            services.discussion_save(item=item, by=request.user, **form.cleaned_data)
+            minutes_services.discussion_save(item=item, by=request.user, **form.cleaned_data)
             form = None  # show the saved text with its new version
         except ValidationError as refusal:
             error, draft = refusal.messages[0], form.cleaned_data["notes"]
@@ -167,7 +168,7 @@ def action_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActionForm(request.POST if request.method == "POST" else None, meeting=item.meeting)
     if request.method == "POST" and form.is_valid():
         try:
-            services.action_create(item=item, by=request.user, **form.service_kwargs())
+            action_services.action_create(item=item, by=request.user, **form.service_kwargs())
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:
@@ -212,12 +213,14 @@ def action_close(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_for(request, pk)
     form = ActionCloseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        close = services.action_complete if form.cleaned_data["decision"] == form.DONE else None
+        close = action_services.action_complete if form.cleaned_data["decision"] == form.DONE else None
         try:
             if close is not None:
                 close(action=action, note=form.cleaned_data["note"], by=request.user)
             else:
-                services.action_cancel(action=action, reason=form.cleaned_data["note"], by=request.user)
+                action_services.action_cancel(
+                    action=action, reason=form.cleaned_data["note"], by=request.user
+                )
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:
@@ -235,7 +238,7 @@ def minutes_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     if request.method == "POST":
         try:
-            services.minutes_sign_off(meeting=meeting, by=request.user)
+            minutes_services.minutes_sign_off(meeting=meeting, by=request.user)
         except ValidationError as refusal:
             messages.error(request, refusal.messages[0])
         else:
@@ -255,7 +258,7 @@ def addendum_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = AddendumForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
+            minutes_services.addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:

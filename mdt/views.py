@@ -31,7 +31,7 @@ from mdt.forms import (
     MeetingMoveForm,
 )
 from mdt.models import AgendaItem, Meeting, MeetingSeries
-from mdt.services import (
+from mdt.services.agenda import (
     agenda_approve,
     agenda_item_add,
     agenda_item_move,
@@ -39,11 +39,10 @@ from mdt.services import (
     agenda_item_update,
     agenda_reorder,
     agenda_since,
-    agenda_suggestions,
-    meeting_cancel,
-    meeting_move,
-    patient_backgrounds,
 )
+from mdt.services.backgrounds import patient_backgrounds
+from mdt.services.schedule import meeting_cancel, meeting_move
+from mdt.services.suggestions import agenda_suggestions
 from pcn.audit import audit
 from pcn.models import User
 from pcn.permissions import Perm, has_perm, permission_required

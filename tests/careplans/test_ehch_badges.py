@@ -13,7 +13,7 @@ from careplans.models import CarePlan, CarePlanVersion
 from careplans.services.ehch import EhchDue, ehch_badges_for, ehch_pcsp_due, ehch_pcsp_due_for
 from caseload.models import CareEvent
 from mdt.models import Meeting, MeetingSeries
-from mdt.services import agenda_suggestions
+from mdt.services.suggestions import agenda_suggestions
 from pcn.working_days import add_working_days
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
 

@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mdt.models import Action, ActionChase
-from mdt.services import action_cancel, action_complete, action_create, actions_chase
+from mdt.services.actions import action_cancel, action_complete, action_create
+from mdt.services.chasing import actions_chase
+from mdt.tasks import actions_chase_task
 from tests.factories import PatientFactory
 from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
 
@@ -167,8 +169,6 @@ def test_interval_is_a_setting(action, settings):
 
 
 def test_the_task_chases_today(action):
-    from mdt.tasks import actions_chase_task
-
     with time_machine.travel(datetime(2025, 3, 12, 7, 30, tzinfo=UTC), tick=False):
         actions_chase_task()
         actions_chase_task()

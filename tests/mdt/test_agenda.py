@@ -9,14 +9,10 @@ from django.utils import timezone
 
 from caseload.models import CareEvent, ImportBatch, Referral, ReferralType, RiskSnapshot
 from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
-from mdt.services import (
-    agenda_approve,
-    agenda_item_add,
-    agenda_refresh,
-    agenda_reorder,
-    agenda_suggestions,
-    patient_background,
-)
+from mdt.services.agenda import agenda_approve, agenda_item_add, agenda_refresh, agenda_reorder
+from mdt.services.backgrounds import patient_background
+from mdt.services.suggestions import agenda_suggestions
+from pcn.models import AuditEvent
 from tests.factories import PatientFactory
 
 
@@ -271,8 +267,6 @@ def test_meeting_page_query_count_does_not_grow(
 
 
 def test_meeting_page_is_audited_with_the_patients_shown(meeting, patient, coordinator, sign_in_as):
-    from pcn.models import AuditEvent
-
     agenda_item_add(meeting=meeting, patient=patient, by=coordinator.user)
     sign_in_as(coordinator).get(reverse("mdt:meeting_detail", args=[meeting.pk]))
     event = AuditEvent.objects.filter(action="mdt.meeting.view").get()

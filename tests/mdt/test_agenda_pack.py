@@ -3,6 +3,7 @@ shows changes; downloads stream the stored file and never render."""
 
 import io
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,8 @@ from pypdf import PdfReader
 
 from caseload.models import CareEvent
 from mdt.models import MeetingDocument
-from mdt.services import meeting_document_render, meeting_document_request, meeting_document_source_hash
+from mdt.services.packs import meeting_document_render, meeting_document_source_hash
+from mdt.tasks import meeting_document_request
 from pcn.models import AuditEvent
 from pcn.nhs_number import format_nhs_number
 from tests.factories import PatientFactory
@@ -86,8 +88,6 @@ def test_an_unchanged_agenda_is_not_rendered_again_and_a_changed_one_is(meeting,
 def test_request_marks_rendering_and_enqueues_after_commit(
     meeting, patient, django_capture_on_commit_callbacks
 ):
-    from unittest import mock
-
     add_item(meeting, patient)
     with mock.patch("mdt.tasks.render_meeting_document_task.delay") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -15,14 +15,18 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mdt.models import Circulation, Meeting, MeetingDocument
-from mdt.services import agenda_circulate, circulation_resend, circulation_sweep
-from mdt.tasks import circulate_agenda_task, circulation_sweep_task
+from mdt.services.circulation import agenda_circulate, circulation_resend
+from mdt.services.packs import meeting_document_render
+from mdt.tasks import circulate_agenda_task, circulation_sweep, circulation_sweep_task
 from pcn.celery import app as celery_app
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
@@ -125,7 +129,6 @@ def test_resend_is_refused_while_the_pack_is_rendering(meeting, coordinator):
     mail.outbox.clear()
     MeetingDocument.objects.update(state=MeetingDocument.State.RENDERING)
     circulation = Circulation.objects.get(email="cara@example.test")
-    from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
         circulation_resend(circulation=circulation, by=coordinator.user)
@@ -149,13 +152,10 @@ def test_circulation_page_lists_who_was_sent_what(
 def test_circulation_page_queries_do_not_grow_with_members_or_patients(
     meeting, coordinator, practice_a, sign_in_as, django_assert_num_queries
 ):
-    from django.db import connection as conn
-    from django.test.utils import CaptureQueriesContext
-
     agenda_circulate(meeting=meeting)
     client = sign_in_as(coordinator)
     url = reverse("mdt:circulation_list", args=[meeting.pk])
-    with CaptureQueriesContext(conn) as few:
+    with CaptureQueriesContext(connection) as few:
         client.get(url)
     for n in range(5):
         add_item(meeting, PatientFactory(practice=practice_a), position=n + 1)
@@ -195,8 +195,6 @@ def test_sweep_picks_due_scheduled_uncirculated_meetings(
 
 @pytest.mark.django_db
 def test_sweep_remakes_an_upcoming_pack_the_agenda_has_outdated(meeting, django_capture_on_commit_callbacks):
-    from mdt.services import meeting_document_render
-
     now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     Meeting.objects.filter(pk=meeting.pk).update(circulated_at=now)
     meeting_document_render(meeting=meeting, kind=MeetingDocument.Kind.AGENDA_PACK)
@@ -231,7 +229,6 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_server():
     """An SMTP server on 127.0.0.1 that keeps every message it receives."""
-    from aiosmtpd.controller import Controller
 
     class Keep:
         def __init__(self) -> None:

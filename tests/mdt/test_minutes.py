@@ -8,14 +8,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from caseload.models import CodingEntry
-from mdt.models import Action, Addendum, Discussion, Meeting
-from mdt.services import (
-    action_create,
-    addendum_add,
-    attendance_set,
-    discussion_save,
-    minutes_sign_off,
-)
+from mdt.models import Action, Addendum, Discussion, Meeting, MeetingDocument
+from mdt.services.actions import action_create
+from mdt.services.minutes import addendum_add, attendance_set, discussion_save, minutes_sign_off
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
@@ -219,8 +214,6 @@ def test_sign_off_page_is_the_chairs(sign_in_as, coordinator, clinical_lead, mee
 def test_sign_off_requests_the_minutes_pdf_and_circulation(
     meeting, item, coordinator, clinical_lead, django_capture_on_commit_callbacks
 ):
-    from mdt.models import MeetingDocument
-
     discussion_save(item=item, notes="Seen", outcome="continue", version=0, by=coordinator.user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         minutes_sign_off(meeting=meeting, by=clinical_lead.user)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from caseload.models import Referral, ReferralType
 from caseload.services.referrals import referral_create, referral_direct_to_mdt
 from mdt.models import AgendaItem, Meeting, MeetingSeries
-from mdt.services import meetings_schedule, series_keep_current
+from mdt.services.schedule import meetings_schedule, series_keep_current
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,14 @@
 """Meetings scheduled ahead from the series' rule (Europe/London, across clock changes), moved and cancelled."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from mdt.models import ExternalMember, Meeting, MeetingSeries
-from mdt.services import meeting_cancel, meeting_move, meetings_schedule
+from mdt.models import AgendaItem, ExternalMember, Meeting, MeetingSeries
+from mdt.services.schedule import meeting_cancel, meeting_move, meetings_schedule
 
 
 @pytest.fixture
@@ -107,8 +107,6 @@ def test_inactive_series_gets_no_meetings(series):
 def test_move_emails_every_member_without_patient_data(
     series, coordinator, patient, django_capture_on_commit_callbacks
 ):
-    from mdt.models import AgendaItem
-
     meetings_schedule(series=series, now=datetime(2025, 10, 13, 9, tzinfo=UTC))
     meeting = Meeting.objects.filter(series=series).first()
     AgendaItem.objects.create(meeting=meeting, patient=patient, source="added", reason="Falls")
@@ -194,7 +192,5 @@ def test_series_list_query_count_does_not_grow(
 
 
 def test_beat_schedule_runs_the_sweep_hourly(settings):
-    from datetime import timedelta
-
     entry = settings.CELERY_BEAT_SCHEDULE["mdt-schedule-meetings"]
     assert entry == {"task": "mdt.tasks.meetings_schedule_task", "schedule": timedelta(hours=1)}

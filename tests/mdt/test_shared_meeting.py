@@ -14,7 +14,8 @@ from pypdf import PdfReader
 
 from caseload.models import CareEvent
 from mdt.models import Action, AgendaItem, Discussion, ExternalMember, Meeting, MeetingDocument, MeetingSeries
-from mdt.services import agenda_circulate, meeting_document_render
+from mdt.services.circulation import agenda_circulate
+from mdt.services.packs import meeting_document_render
 from pcn.models import AuditEvent, Role
 from pcn.nhs_number import format_nhs_number
 from tests.conftest import make_person
