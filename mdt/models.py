@@ -276,6 +276,17 @@ class ActionQuerySet(PracticeScopedQuerySet):
     def overdue(self, *, on: Any) -> Self:
         return self.open().filter(due_on__lt=on)
 
+    def overdue_first(self, *, on: Any) -> Self:
+        """Overdue first, then open by due date, then closed ones (My actions)."""
+        return self.annotate(
+            rank=models.Case(
+                models.When(~models.Q(status=Action.Status.OPEN), then=models.Value(2)),
+                models.When(due_on__lt=on, then=models.Value(0)),
+                default=models.Value(1),
+                output_field=models.IntegerField(),
+            )
+        ).order_by("rank", "due_on", "id")
+
 
 class Action(models.Model):
     class Status(models.TextChoices):

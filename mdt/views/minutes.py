@@ -1,41 +1,30 @@
-"""Taking the minutes (attendance, one discussion per agenda item, actions), signing them off,
-addenda, and the actions: My actions, an action's page with its chase history, closing one.
+"""Taking the minutes (attendance, one discussion per agenda item, actions added from an item),
+signing them off, and addenda.
 
-Scope first: a meeting outside the user's practices, or an item or action whose patient the user
-cannot see, is a 404. The items of a meeting shown are those whose patients the user can see.
+Scope first: a meeting outside the user's practices, or an item whose patient the user cannot see,
+is a 404. The items of a meeting shown are those whose patients the user can see.
 """
+
+from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mdt.minutes_forms import (
-    ActionCloseForm,
-    ActionForm,
-    AddendumForm,
-    AttendanceForm,
-    DiscussionForm,
-    MyActionsForm,
-)
+from mdt.forms import ActionForm, AddendumForm, AttendanceForm, DiscussionForm
 from mdt.models import Action, AgendaItem, Meeting
-from mdt.services import actions as action_services
-from mdt.services import minutes as minutes_services
+from mdt.services.actions import action_create
+from mdt.services.minutes import addendum_add, attendance_set, discussion_save, minutes_sign_off
+from mdt.views.agenda import item_for
 from pcn.audit import audit
-from pcn.pagination import CappedPaginator
 from pcn.permissions import Perm, has_perm, permission_required
-
-PAGE_SIZE = 50
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _meeting_for(request: HttpRequest, pk: int) -> Meeting:
@@ -48,10 +37,6 @@ def _meeting_for(request: HttpRequest, pk: int) -> Meeting:
 def _items(user: Any) -> Any:
     """Agenda items the user may see: the meeting is theirs and so is the patient."""
     return AgendaItem.objects.visible_to(user)
-
-
-def _item_for(request: HttpRequest, pk: int) -> AgendaItem:
-    return get_object_or_404(_items(request.user).select_related("meeting__series__chair", "patient"), pk=pk)
 
 
 def _open_actions() -> Prefetch:
@@ -105,7 +90,7 @@ def _item_row(item_pk: int, **extra: Any) -> dict:
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def minutes(request: HttpRequest, pk: int) -> HttpResponse:
+def minutes_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The minutes page: attendance, then one form per agenda item saved on its own (htmx)."""
     meeting = _meeting_for(request, pk)
     if request.method == "POST":
@@ -114,37 +99,28 @@ def minutes(request: HttpRequest, pk: int) -> HttpResponse:
         form = AttendanceForm(request.POST, meeting=meeting)
         if form.is_valid():
             try:
-                minutes_services.attendance_set(
-                    meeting=meeting,
-                    user_ids=[int(pk) for pk in form.cleaned_data["users"]],
-                    external_member_ids=[int(pk) for pk in form.cleaned_data["external_members"]],
-                    by=request.user,
-                )
+                attendance_set(meeting=meeting, by=request.user, **form.service_kwargs())
                 messages.success(request, "Attendance saved.")
             except ValidationError as error:
                 messages.error(request, error.messages[0])
         return redirect("mdt:minutes", meeting.pk)
     context = _minutes_context(request, meeting)
-    audit(
-        request,
-        "mdt.minutes.view",
-        [row["item"].patient_id for row in context["rows"]],
-        meeting_id=meeting.pk,
-    )
+    patient_ids = [row["item"].patient_id for row in context["rows"]]
+    audit(request, "mdt.minutes.view", patient_ids, meeting_id=meeting.pk)
     return render(request, "mdt/minutes.html", context)
 
 
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
-def discussion_save(request: HttpRequest, pk: int) -> HttpResponse:
+def discussion_save_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Save one item's discussion. htmx gets the item's partial back: saved, or refused with the
     stored text and the user's unsaved text side by side (nothing is lost)."""
-    item = _item_for(request, pk)
+    item = item_for(request, pk)
     form = DiscussionForm(request.POST, prefix=f"item-{item.pk}")
     error = draft = ""
     if form.is_valid():
         try:
-            minutes_services.discussion_save(item=item, by=request.user, **form.cleaned_data)
+            discussion_save(item=item, by=request.user, **form.cleaned_data)
             form = None  # show the saved text with its new version
         except ValidationError as refusal:
             error, draft = refusal.messages[0], form.cleaned_data["notes"]
@@ -152,7 +128,7 @@ def discussion_save(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         error = "The discussion could not be saved: reload the page."
     row = _item_row(item.pk, form=form, error=error, draft=draft)
-    if _is_htmx(request):
+    if request.htmx:
         return render(request, "mdt/minutes.html#item", {"row": row, "meeting": item.meeting})
     if not error:
         messages.success(request, "Discussion saved.")
@@ -163,16 +139,16 @@ def discussion_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
-def action_add(request: HttpRequest, pk: int) -> HttpResponse:
-    item = _item_for(request, pk)
+def action_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for(request, pk)
     form = ActionForm(request.POST if request.method == "POST" else None, meeting=item.meeting)
     if request.method == "POST" and form.is_valid():
         try:
-            action_services.action_create(item=item, by=request.user, **form.service_kwargs())
+            action_create(item=item, by=request.user, **form.service_kwargs())
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:
-            if _is_htmx(request):
+            if request.htmx:
                 return render(
                     request, "mdt/minutes.html#item", {"row": _item_row(item.pk), "meeting": item.meeting}
                 )
@@ -182,63 +158,15 @@ def action_add(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "mdt/action_form.html", {"form": form, "item": item})
 
 
-def _action_for(request: HttpRequest, pk: int) -> Action:
-    return get_object_or_404(
-        Action.objects.visible_to(request.user).select_related(
-            "item__patient",
-            "item__meeting__series",
-            "owner_user",
-            "owner_external",
-            "closed_by",
-            "created_by",
-        ),
-        pk=pk,
-    )
-
-
-@permission_required(Perm.VIEW_PATIENTS)
-def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    action = _action_for(request, pk)
-    audit(request, "mdt.action.view", [action.item.patient_id], action_id=action.pk)
-    return render(
-        request,
-        "mdt/action_detail.html",
-        {"action": action, "chases": list(action.chases.all()), "today": timezone.localdate()},
-    )
-
-
 @permission_required(Perm.MANAGE_CASELOAD)
-def action_close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm: done (with a note of what was done) or cancelled (with the reason)."""
-    action = _action_for(request, pk)
-    form = ActionCloseForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        close = action_services.action_complete if form.cleaned_data["decision"] == form.DONE else None
-        try:
-            if close is not None:
-                close(action=action, note=form.cleaned_data["note"], by=request.user)
-            else:
-                action_services.action_cancel(
-                    action=action, reason=form.cleaned_data["note"], by=request.user
-                )
-        except ValidationError as refusal:
-            form.add_error(None, refusal)
-        else:
-            messages.success(request, f"Action {'done' if close else 'cancelled'}: {action.what}.")
-            return redirect("mdt:action_detail", action.pk)
-    audit(request, "mdt.action.close_form", [action.item.patient_id], action_id=action.pk)
-    return render(request, "mdt/action_close.html", {"form": form, "action": action})
-
-
-@permission_required(Perm.MANAGE_CASELOAD)
-def minutes_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
+def minutes_sign_off_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The chair confirms, and the minutes lock. Anyone else: 403 (the meeting is in scope)."""
     meeting = _meeting_for(request, pk)
     if meeting.series.chair_id != request.user.pk:
         raise PermissionDenied
     if request.method == "POST":
         try:
-            minutes_services.minutes_sign_off(meeting=meeting, by=request.user)
+            minutes_sign_off(meeting=meeting, by=request.user)
         except ValidationError as refusal:
             messages.error(request, refusal.messages[0])
         else:
@@ -253,12 +181,12 @@ def minutes_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
-def addendum_add(request: HttpRequest, pk: int) -> HttpResponse:
+def addendum_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting_for(request, pk)
     form = AddendumForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            minutes_services.addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
+            addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
         except ValidationError as refusal:
             form.add_error(None, refusal)
         else:
@@ -266,41 +194,3 @@ def addendum_add(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("mdt:minutes", meeting.pk)
     audit(request, "mdt.addendum.form", [], meeting_id=meeting.pk)
     return render(request, "mdt/addendum_form.html", {"form": form, "meeting": meeting})
-
-
-def actions_in_order(actions: Any, *, today: Any) -> Any:
-    """Overdue first, then open by due date, then closed ones."""
-    return actions.annotate(
-        rank=Case(
-            When(~Q(status=Action.Status.OPEN), then=Value(2)),
-            When(due_on__lt=today, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    ).order_by("rank", "due_on", "id")
-
-
-@permission_required(Perm.VIEW_PATIENTS)
-def my_actions(request: HttpRequest) -> HttpResponse:
-    """The user's own open actions, overdue first; optionally one meeting's."""
-    user: Any = request.user
-    today = timezone.localdate()
-    mine = Action.objects.visible_to(user).filter(owner_user=user, status=Action.Status.OPEN)
-    meetings = Meeting.objects.filter(pk__in=mine.values("item__meeting")).select_related("series")
-    form = MyActionsForm(request.GET or None, meetings=meetings)
-    meeting_pk = form.cleaned_data.get("meeting") if form.is_valid() else None
-    if meeting_pk:
-        mine = mine.filter(item__meeting_id=meeting_pk)
-    actions = actions_in_order(mine.select_related("item__patient", "item__meeting__series"), today=today)
-    page = CappedPaginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    audit(
-        request, "mdt.action.list", [a.item.patient_id for a in rows], page=page.number, meeting_id=meeting_pk
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "mdt/my_actions.html",
-        {"form": form, "page": page, "actions": rows, "today": today, "query_string": query.urlencode()},
-    )

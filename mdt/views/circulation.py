@@ -5,6 +5,8 @@ user gets the pack they may see (`meeting_documents_for`): the whole agenda's fo
 practice of the series, otherwise one of only their own practices' patients, made when they ask.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 from django.contrib import messages
@@ -39,7 +41,7 @@ def _can_request(meeting: Meeting, kind: str) -> bool:
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def document_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def document_download_view(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     meeting = _meeting_for(request, pk)
     kind = _kind(kind)
     user: Any = request.user
@@ -63,7 +65,7 @@ def document_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 @require_POST
 @permission_required(Perm.VIEW_PATIENTS)
-def document_request(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def document_request_view(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Make the user's pack (in the background): the one of their practices' patients, or the whole
     agenda's for a member of every practice of the series."""
     meeting = _meeting_for(request, pk)
@@ -81,7 +83,7 @@ def document_request(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 
 @permission_required(Perm.VIEW_PATIENTS)
-def circulation_list(request: HttpRequest, pk: int) -> HttpResponse:
+def circulation_list_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting_for(request, pk)
     user: Any = request.user
     documents = []
@@ -128,7 +130,7 @@ def circulation_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(Perm.MANAGE_CASELOAD)
-def circulate_now(request: HttpRequest, pk: int) -> HttpResponse:
+def circulate_now_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the agenda pack now rather than at the set time (in the background, each member once)."""
     meeting = get_object_or_404(Meeting.objects.visible_to(request.user), pk=pk)
     if meeting.circulated_at is not None or meeting.status != Meeting.Status.SCHEDULED:
