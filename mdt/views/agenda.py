@@ -1,8 +1,9 @@
 """Preparing a meeting's agenda: adding a suggested patient, editing, moving and removing items, and
 the chair's approval. Access: see mdt/views/meetings.py.
 
-An htmx request gets the agenda partial back (audited: it shows the patients); a plain form goes
-back to the meeting's page.
+An htmx request gets the agenda partial back; a plain form goes back to the meeting's page. A request
+writes one audit event at most: its change's, written by the service; else, for the partial, the view
+of the patients it shows (a move, or a refusal).
 """
 
 from __future__ import annotations
@@ -51,11 +52,15 @@ def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> b
     return True
 
 
-def _agenda_response(request: HttpRequest, meeting: Meeting) -> HttpResponse:
-    """htmx gets the agenda partial back (audited: it shows the patients); a plain form goes back."""
+def _agenda_response(request: HttpRequest, meeting: Meeting, *, audited: bool = False) -> HttpResponse:
+    """htmx gets the agenda partial back, audited as it shows the patients unless the request's change
+    was already (`audited`: one event per request); a plain form goes back to the meeting's page."""
     if request.htmx:
         context = agenda_context(request, meeting)
-        audit(request, "mdt.agenda.view", [item.patient for item in context["items"]], meeting_id=meeting.pk)
+        if not audited:
+            audit(
+                request, "mdt.agenda.view", [item.patient for item in context["items"]], meeting_id=meeting.pk
+            )
         return render(request, "mdt/meeting_detail.html#agenda", context)
     return redirect("mdt:meeting_detail", meeting.pk)
 
@@ -87,8 +92,8 @@ def agenda_item_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 def agenda_item_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for(request, pk)
     meeting = item.meeting
-    _done(request, agenda_item_remove, item=item, by=request.user)
-    return _agenda_response(request, meeting)
+    audited = _done(request, agenda_item_remove, item=item, by=request.user)  # the service audits it
+    return _agenda_response(request, meeting, audited=audited)
 
 
 @require_POST
@@ -108,11 +113,12 @@ def agenda_item_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     series = item.meeting.series
     presenters = User.objects.filter(Q(meeting_series=series) | Q(chaired_series=series)).distinct()
     form = AgendaItemUpdateForm(request.POST, presenters=presenters)
+    audited = False
     if form.is_valid():
-        _done(request, agenda_item_update, item=item, by=request.user, **form.cleaned_data)
+        audited = _done(request, agenda_item_update, item=item, by=request.user, **form.cleaned_data)
     else:
         messages.error(request, "Give the minutes (1 to 120) and a presenter from the MDT's members.")
-    return _agenda_response(request, item.meeting)
+    return _agenda_response(request, item.meeting, audited=audited)
 
 
 @require_POST

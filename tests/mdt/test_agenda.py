@@ -4,6 +4,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -207,6 +208,54 @@ def test_time_presenter_and_remove(meeting, coordinator, sign_in_as):
     assert (ash.minutes_allotted, ash.presenter_id, ash.reason) == (15, coordinator.user.pk, "Falls")
     client.post(reverse("mdt:agenda_item_remove", args=[birch.pk]))
     assert [p for p, _ in agenda(meeting)] == ["Ash", "Cedar"]
+
+
+def events_of(response_of):
+    """The audit events (action, patient ids) one request writes."""
+    before = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+    response_of()
+    return [
+        (event.action, sorted(event.patient_links.values_list("patient_id", flat=True)))
+        for event in AuditEvent.objects.filter(id__gt=before).order_by("id")
+    ]
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_an_htmx_update_of_an_item_writes_one_audit_event(meeting, coordinator, sign_in_as):
+    """The change's own event: the agenda partial sent back is not audited a second time."""
+    ash, _, _ = three_items(meeting, coordinator)
+    client = sign_in_as(coordinator)
+    url = reverse("mdt:agenda_item_update", args=[ash.pk])
+    events = events_of(lambda: client.post(url, {"minutes_allotted": 15, "presenter": ""}, headers=HTMX))
+    assert events == [("mdt.agenda.update", [ash.patient_id])]
+
+
+def test_an_htmx_removal_of_an_item_writes_one_audit_event(meeting, coordinator, sign_in_as):
+    _, birch, _ = three_items(meeting, coordinator)
+    client = sign_in_as(coordinator)
+    url = reverse("mdt:agenda_item_remove", args=[birch.pk])
+    assert events_of(lambda: client.post(url, headers=HTMX)) == [("mdt.agenda.remove", [birch.patient_id])]
+
+
+def test_an_htmx_move_or_refusal_is_audited_as_the_agenda_it_shows(meeting, coordinator, sign_in_as):
+    """Nothing audited the request otherwise: its one event names the patients the partial shows."""
+    items = three_items(meeting, coordinator)
+    ash, birch, cedar = items
+    shown = sorted(item.patient_id for item in items)
+    client = sign_in_as(coordinator)
+    move = reverse("mdt:agenda_item_move", args=[cedar.pk])
+    assert events_of(lambda: client.post(move, {"direction": "up"}, headers=HTMX)) == [
+        ("mdt.agenda.view", shown)
+    ]
+    update = reverse("mdt:agenda_item_update", args=[ash.pk])
+    assert events_of(lambda: client.post(update, {"minutes_allotted": 500}, headers=HTMX)) == [
+        ("mdt.agenda.view", shown)
+    ]
+    action(birch, "open", "Call", coordinator.user)
+    remove = reverse("mdt:agenda_item_remove", args=[birch.pk])
+    assert events_of(lambda: client.post(remove, headers=HTMX)) == [("mdt.agenda.view", shown)]
 
 
 def test_only_the_chair_approves(meeting, coordinator, clinical_lead, sign_in_as):
