@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
 # synchronous and safe (the live server runs in its own thread).
@@ -27,7 +28,6 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
     if executable is None:
