@@ -56,7 +56,6 @@ urlpatterns = [
     path("referrals/<int:pk>/", referrals.referral_detail_view, name="referral_detail"),
     path("referrals/<int:pk>/accept/", referrals.referral_accept_view, name="referral_accept"),
     path("referrals/<int:pk>/decline/", referrals.referral_decline_view, name="referral_decline"),
-    path("referrals/<int:pk>/mdt/", referrals.referral_direct_to_mdt_view, name="referral_direct_to_mdt"),
     # Transfers of care.
     path("patients/<int:pk>/care-events/add/", care_events.care_event_add_view, name="care_event_add"),
     path("transfers-of-care/", care_events.triage_list_view, name="triage_list"),

@@ -7,8 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.db.models import QuerySet
 
-from mdt.models import Action, Discussion, Meeting
+from mdt.models import Action, Discussion, Meeting, MeetingSeries
 from pcn.forms import DateInput
 
 # --- Schedule and agenda ----------------------------------------------------------------------------
@@ -171,3 +172,20 @@ class MyActionsForm(forms.Form):
     def __init__(self, *args: Any, meetings: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["meeting"].choices = [("", "All meetings")] + [(m.pk, str(m)) for m in meetings]
+
+
+class ReferralMdtForm(forms.Form):
+    series = forms.ModelChoiceField(
+        label="Which MDT",
+        queryset=None,  # set in __init__: the series the patient's practice is in
+        empty_label="Choose an MDT",
+        error_messages={"required": "Choose the MDT"},
+    )
+
+    def __init__(self, *args: Any, series: QuerySet[MeetingSeries], preferred_kind: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].queryset = series
+        if preferred_kind:
+            preferred = next((s for s in series if s.kind == preferred_kind), None)
+            if preferred is not None:
+                self.fields["series"].initial = preferred.pk

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from mdt.views import actions, agenda, circulation, meetings, minutes, series
+from mdt.views import actions, agenda, circulation, meetings, minutes, referrals, series
 
 app_name = "mdt"
 
 urlpatterns = [
+    # Referrals directed to an MDT go on its next open agenda
+    path("referrals/<int:pk>/", referrals.referral_direct_to_mdt_view, name="referral_direct_to_mdt"),
     # Minutes and actions
     path("meetings/<int:pk>/minutes/", minutes.minutes_view, name="minutes"),
     path("meetings/<int:pk>/minutes/sign-off/", minutes.minutes_sign_off_view, name="minutes_sign_off"),

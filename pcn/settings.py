@@ -218,11 +218,6 @@ PAM_REMEASURE_MONTHS = env_int("PAM_REMEASURE_MONTHS", 6)
 # *Unverified*: a local default, no national standard found; the UI says so.
 DISCHARGE_FOLLOW_UP_WORKING_DAYS = env_int("DISCHARGE_FOLLOW_UP_WORKING_DAYS", 2)
 
-# --- Wiring across floors (this file is the composition root) -------------------------------------------
-# A referral directed to an MDT goes on the series' next open agenda at once. Referrals are caseload's
-# (floor 1) and agendas mdt's (floor 3): caseload calls the service named here rather than import mdt.
-MDT_SERIES_AGENDA_REFRESH = "mdt.services.schedule.series_agenda_refresh"
-
 # --- Uploads ----------------------------------------------------------------------------------------
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 50)
 # Population imports (caseload.services.import_files): the most rows one file may have, and the drop folder that

@@ -1,19 +1,15 @@
 """Forms for referrals: recording one, and the three decisions."""
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from caseload.forms.episodes import coordinators_for
 from caseload.models import CareEvent, Patient, Referral, ReferralType
 from pcn.forms import DateInput
 from pcn.models import Role, User
-
-if TYPE_CHECKING:
-    from mdt.models import MeetingSeries
 
 
 class ReferralTypeForm(forms.Form):
@@ -140,22 +136,3 @@ class ReferralDeclineForm(forms.Form):
             ].label = f"Email the referrer ({referral.referrer_email}) to tell them"
         else:
             del self.fields["tell_referrer"]
-
-
-class ReferralMdtForm(forms.Form):
-    series = forms.ModelChoiceField(
-        label="Which MDT",
-        queryset=None,  # set in __init__: the series the patient's practice is in
-        empty_label="Choose an MDT",
-        error_messages={"required": "Choose the MDT"},
-    )
-
-    def __init__(
-        self, *args: Any, series: "QuerySet[MeetingSeries]", preferred_kind: str = "", **kwargs: Any
-    ):
-        super().__init__(*args, **kwargs)
-        self.fields["series"].queryset = series
-        if preferred_kind:
-            preferred = next((s for s in series if s.kind == preferred_kind), None)
-            if preferred is not None:
-                self.fields["series"].initial = preferred.pk

@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from caseload.models import (
     CareEvent,
@@ -153,9 +152,9 @@ def referral_decline(*, referral: Any, reason: str, tell_referrer: bool = False,
 
 @transaction.atomic
 def referral_direct_to_mdt(*, referral: Any, series: Any, by: User) -> Any:
-    """Direct a referral to an MDT: only when every required criterion is met. The patient goes on the
-    series' next open agenda now (scheduling its meetings if it has none yet), not at the next hourly
-    sweep; with no open agenda (every meeting ahead circulated), the sweep adds them to the next one."""
+    """Record the decision to direct a referral to an MDT: only when every required criterion is met.
+    Putting the patient on the series' agenda is mdt's (a floor above): `mdt.services.agenda.
+    agenda_referral_add` calls this, then brings the next open agenda up to date."""
     locked = _referral_lock_new(referral)
     if not locked.criteria_met:
         raise ValidationError(
@@ -174,7 +173,4 @@ def referral_direct_to_mdt(*, referral: Any, series: Any, by: User) -> Any:
         referral_id=locked.pk,
         series_id=series.pk,
     )
-    # The agenda is mdt's, a floor above: the composition root (settings.MDT_SERIES_AGENDA_REFRESH)
-    # names the service that brings the series' next open agenda up to date.
-    import_string(settings.MDT_SERIES_AGENDA_REFRESH)(series=series, now=timezone.now())
     return referral

@@ -9,24 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
 
 from caseload.filters import ReferralFilter
 from caseload.forms.referrals import (
     ReferralAcceptForm,
     ReferralDeclineForm,
     ReferralForm,
-    ReferralMdtForm,
     ReferralTypeForm,
 )
 from caseload.models import CareEvent, Patient, Referral, ReferralType
-from caseload.services.patients import mdt_series_for
 from caseload.services.referrals import (
     referral_accept,
     referral_create,
     referral_decline,
-    referral_direct_to_mdt,
 )
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
@@ -205,36 +200,3 @@ def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
     return render(request, "caseload/referral_decline.html", {"form": form, "referral": referral})
-
-
-def _directed_to(referral: Referral) -> str:
-    placed = referral.agenda_items.select_related("meeting").order_by("-meeting__starts_at").first()
-    if placed is None:
-        where = "not on an agenda yet, they go on the next one still open to changes"
-    else:
-        where = f"on the agenda of {timezone.localtime(placed.meeting.starts_at):%A %-d %B %Y}"
-    return f"Referral directed to the {referral.mdt_series}: {where}."
-
-
-@permission_required(Perm.MANAGE_CASELOAD)
-def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = _new_referral(request, pk)
-    if isinstance(referral, HttpResponse):
-        return referral
-    series = mdt_series_for(patient=referral.patient, user=request.user)  # type: ignore[arg-type]
-    form = ReferralMdtForm(
-        request.POST if request.method == "POST" else None,
-        series=series,
-        preferred_kind=referral.referral_type.mdt_kind,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            referral_direct_to_mdt(referral=referral, series=form.cleaned_data["series"], by=request.user)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _directed_to(referral))
-            return redirect("caseload:referral_detail", referral.pk)
-    audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)
-    back = reverse("caseload:referral_detail", args=[referral.pk])
-    return render(request, "caseload/referral_mdt.html", {"form": form, "referral": referral, "back": back})

@@ -24,9 +24,12 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
+from caseload.models import Referral
+from caseload.services.referrals import referral_direct_to_mdt
 from mdt.models import Meeting, MeetingSeries
 from mdt.services.agenda import agenda_next_open, agenda_refresh
 from pcn.audit import audit
+from pcn.models import User
 from pcn.working_days import subtract_working_days
 
 LONDON_TZ_NAME = "Europe/London"
@@ -147,6 +150,15 @@ def series_agenda_refresh(*, series: MeetingSeries, now: datetime) -> Meeting | 
     if meeting is not None:
         agenda_refresh(meeting=meeting)
     return meeting
+
+
+@transaction.atomic
+def referral_to_agenda(*, referral: Referral, series: MeetingSeries, by: User) -> Meeting | None:
+    """Direct a referral to an MDT (caseload records the decision, refusing one that does not meet the
+    criteria) and put the patient on the series' next open agenda now, not at the next hourly sweep.
+    Returns that meeting, or None when no agenda is open yet (the sweep adds them to the next one)."""
+    referral_direct_to_mdt(referral=referral, series=series, by=by)
+    return series_agenda_refresh(series=series, now=timezone.now())
 
 
 def _series_recipients(series: Any) -> list[str]:

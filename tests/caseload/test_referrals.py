@@ -264,9 +264,9 @@ def test_accept_decline_and_mdt_through_the_pages(sign_in_as, coordinator, patie
     make_series(patient.practice, coordinator.user, kind="care_home", name="Care home MDT")
     frailty_mdt = make_series(patient.practice, coordinator.user)
     third = make_referral(patient, coordinator.user, frailty, met=all_met(frailty))
-    page = client.get(reverse("caseload:referral_direct_to_mdt", args=[third.pk]))
+    page = client.get(reverse("mdt:referral_direct_to_mdt", args=[third.pk]))
     assert page.context["form"].fields["series"].initial == frailty_mdt.pk  # the type's MDT kind
-    client.post(reverse("caseload:referral_direct_to_mdt", args=[third.pk]), {"series": frailty_mdt.pk})
+    client.post(reverse("mdt:referral_direct_to_mdt", args=[third.pk]), {"series": frailty_mdt.pk})
     assert Referral.objects.get(pk=third.pk).mdt_series == frailty_mdt
 
 
@@ -274,7 +274,7 @@ def test_mdt_page_refuses_when_criteria_not_met(sign_in_as, coordinator, patient
     series = make_series(patient.practice, coordinator.user)
     referral = make_referral(patient, coordinator.user, frailty)
     response = sign_in_as(coordinator).post(
-        reverse("caseload:referral_direct_to_mdt", args=[referral.pk]), {"series": series.pk}
+        reverse("mdt:referral_direct_to_mdt", args=[referral.pk]), {"series": series.pk}
     )
     assert response.status_code == 200
     assert "does not meet the criteria" in response.text
@@ -325,6 +325,10 @@ def test_inbox_query_count_does_not_grow(
 
 def test_detail_of_a_referral_at_another_practice_is_404(sign_in_as, outsider, patient, coordinator, frailty):
     referral = make_referral(patient, coordinator.user, frailty)
-    for name in ("referral_detail", "referral_accept", "referral_decline", "referral_direct_to_mdt"):
+    for name in ("referral_detail", "referral_accept", "referral_decline"):
         assert sign_in_as(outsider).post(reverse(f"caseload:{name}", args=[referral.pk])).status_code == 404
+    assert (
+        sign_in_as(outsider).post(reverse("mdt:referral_direct_to_mdt", args=[referral.pk])).status_code
+        == 404
+    )
     assert Referral.objects.get().status == Referral.Status.NEW

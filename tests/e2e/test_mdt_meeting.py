@@ -10,8 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from caseload.models import CareEvent, ReferralType
-from caseload.services.referrals import referral_create, referral_direct_to_mdt
+from caseload.services.referrals import referral_create
 from mdt.models import Action, AgendaItem, Circulation, Discussion, ExternalMember, Meeting, MeetingSeries
+from mdt.services.schedule import referral_to_agenda
 from tests.conftest import sign_in
 from tests.e2e.conftest import axe_violations, screenshot
 from tests.factories import PatientFactory
@@ -53,7 +54,7 @@ def test_a_whole_meeting(
         criteria_met_ids=list(frailty.criteria.values_list("pk", flat=True)),
     )  # fmt: skip
     # Directing it puts it on the next agenda there and then (no waiting for the hourly sweep).
-    referral_direct_to_mdt(referral=referral, series=series, by=coordinator.user)
+    referral_to_agenda(referral=referral, series=series, by=coordinator.user)
     elsewhere = PatientFactory(practice=practice_b, given_name="Ivy", family_name="Elsewhere")
     AgendaItem.objects.create(meeting=meeting, patient=elsewhere, source="added", position=9)
     discharged = PatientFactory(practice=practice_a, given_name="Dan", family_name="Discharged")

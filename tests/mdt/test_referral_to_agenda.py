@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import Referral, ReferralType
-from caseload.services.referrals import referral_create, referral_direct_to_mdt
+from caseload.services.referrals import referral_create
 from mdt.models import AgendaItem, Meeting, MeetingSeries
-from mdt.services.schedule import meetings_schedule, series_keep_current
+from mdt.services.schedule import meetings_schedule, referral_to_agenda, series_keep_current
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,8 @@ def direct(patient, frailty, series, by, *, met: bool = True) -> Referral:
         urgency="routine", received_on=date(2026, 11, 2), by=by,
         criteria_met_ids=list(frailty.criteria.values_list("pk", flat=True)) if met else [],
     )  # fmt: skip
-    return referral_direct_to_mdt(referral=referral, series=series, by=by)
+    referral_to_agenda(referral=referral, series=series, by=by)
+    return referral
 
 
 def on_agendas(patient) -> list[tuple[int, str, int | None]]:
@@ -65,7 +66,7 @@ def test_refer_direct_then_open_the_next_meeting_the_patient_is_on_its_agenda(
     })  # fmt: skip
     referral = Referral.objects.get()
     response = client.post(
-        reverse("caseload:referral_direct_to_mdt", args=[referral.pk]), {"series": series.pk}, follow=True
+        reverse("mdt:referral_direct_to_mdt", args=[referral.pk]), {"series": series.pk}, follow=True
     )
     # The series had no meetings: directing the referral scheduled them.
     first = Meeting.objects.filter(series=series).order_by("starts_at").first()

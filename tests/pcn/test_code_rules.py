@@ -37,7 +37,11 @@ def body_lines(view: object) -> int:
     assert isinstance(function, ast.FunctionDef)
     lines = function.end_lineno - function.lineno + 1
     first = function.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
         lines -= first.end_lineno - first.lineno + 1
     return lines
 

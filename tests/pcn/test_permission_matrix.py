@@ -256,7 +256,7 @@ MATRIX: dict[str, Spec] = {
     "caseload:referral_detail": Spec(roles=PATIENT_ROLES, args=referral_pk, scoped=True),
     "caseload:referral_accept": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
     "caseload:referral_decline": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
-    "caseload:referral_direct_to_mdt": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
+    "mdt:referral_direct_to_mdt": Spec(roles=CASELOAD_ROLES, args=referral_pk, scoped=True),
     # Transfers of care (caseload.views.care_events). Unmatched events have no patient, hence no
     # practice: PCN-wide for the import roles. A finished feed cannot be imported again: 302 back.
     "caseload:care_event_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
