@@ -18,7 +18,7 @@ from pcn.forms import DateInput
 class MeetingMoveForm(forms.Form):
     """The new date and local start time (Europe/London) of one meeting."""
 
-    starts_on = forms.DateField(label="New date", widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label="New date", widget=DateInput())
     start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
     place = forms.CharField(max_length=200, required=False, help_text="Leave blank to keep it.")
 

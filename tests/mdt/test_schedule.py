@@ -194,3 +194,12 @@ def test_series_list_query_count_does_not_grow(
 def test_beat_schedule_runs_the_sweep_hourly(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["mdt-schedule-meetings"]
     assert entry == {"task": "mdt.tasks.meetings_schedule_task", "schedule": timedelta(hours=1)}
+
+
+def test_move_page_shows_the_meeting_date_in_the_date_picker(series, coordinator, sign_in_as):
+    # <input type="date"> shows nothing unless its value is ISO (yyyy-mm-dd).
+    meetings_schedule(series=series, now=datetime(2025, 10, 13, 9, tzinfo=UTC))
+    meeting = Meeting.objects.filter(series=series).first()
+    page = sign_in_as(coordinator).get(reverse("mdt:meeting_move", args=[meeting.pk])).content.decode()
+    local = timezone.localtime(meeting.starts_at)
+    assert f'type="date" name="starts_on" value="{local:%Y-%m-%d}"' in page
