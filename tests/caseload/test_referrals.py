@@ -332,3 +332,10 @@ def test_detail_of_a_referral_at_another_practice_is_404(sign_in_as, outsider, p
         == 404
     )
     assert Referral.objects.get().status == Referral.Status.NEW
+
+
+def test_a_refused_form_says_error_once_in_the_page_title(sign_in_as, patient, coordinator, frailty):
+    referral = make_referral(patient, coordinator.user, frailty)
+    page = sign_in_as(coordinator).post(reverse("caseload:referral_decline", args=[referral.pk]), {})
+    title = page.content.decode().split("<title>")[1].split("</title>")[0]
+    assert title == "Error: Decline the referral – PCN Care Coordination"
