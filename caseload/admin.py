@@ -1,12 +1,10 @@
 """The caseload app in the administration site."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from caseload.forms.imports import ImportProfileForm
 from caseload.models import CareHome, ImportBatch, ImportProfile, ReferralCriterion, ReferralType
+from pcn.admin import ReadOnlyAdmin
 
 
 @admin.register(ImportProfile)
@@ -28,22 +26,13 @@ class CareHomeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdmin):
     """Read-only: a batch is the record of what an import did."""
 
     list_display = ["created_at", "source", "filename", "status", "created_by", "dry_run"]
     list_filter = ["status", "source"]
     date_hierarchy = "created_at"
     exclude = ["report"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Referral types and their criteria (Caseload II: referrals) ----------------------------------------

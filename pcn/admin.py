@@ -11,6 +11,19 @@ from pcn.models import AuditEvent, Membership, PcnSettings, Practice, User
 from pcn.services import user_deactivate
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records to look at, never to add, change or delete in the admin site."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
@@ -66,18 +79,9 @@ class PcnSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: audit rows are append-only (and on PostgreSQL the database enforces it)."""
 
     list_display = ["at", "user", "action", "ip_address", "path"]
     list_filter = ["action"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
