@@ -293,12 +293,13 @@ else:
     # A broker that needs no server: messages are files under var/celery, shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
     _celery_dir = VAR_DIR / "celery"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),  # kombu's default is ./control, beside manage.py
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
