@@ -8,7 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_check_deploy_has_no_warnings_in_production_configuration():
+def check_deploy(**settings: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py check --deploy` in a production configuration, plus `settings`."""
     env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "pcn.settings",
@@ -16,9 +17,9 @@ def test_check_deploy_has_no_warnings_in_production_configuration():
         "ALLOWED_HOSTS": "pcn.example.nhs.uk",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pcn"),
         "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "EMAIL_HOST": "smtp.example.nhs.uk",
+        **settings,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -26,6 +27,10 @@ def test_check_deploy_has_no_warnings_in_production_configuration():
         text=True,
         check=False,
     )
+
+
+def test_check_deploy_has_no_warnings_in_production_configuration():
+    result = check_deploy(EMAIL_HOST="smtp.example.nhs.uk")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
 
@@ -57,22 +62,7 @@ def test_production_cookies_are_host_prefixed_and_secure():
 
 
 def test_check_deploy_without_email_host_names_the_variable_to_set():
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "pcn.settings",
-        "SECRET_KEY": "k3y-" + "x7Qp9" * 12,
-        "ALLOWED_HOSTS": "pcn.example.nhs.uk",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pcn"),
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = check_deploy()
     assert result.returncode == 1
     assert "?: (pcn.E001) Email is printed to the console, not sent: no EMAIL_HOST is set." in result.stderr
     assert "HINT: Set EMAIL_HOST to your SMTP relay" in result.stderr
