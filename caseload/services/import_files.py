@@ -416,46 +416,55 @@ def _date_parser(formats: list[str], *, today: date, what: str) -> Callable[[Any
     return parse
 
 
+def _cached[T](parse_one: Callable[[str], T]) -> Callable[[str], T | None]:
+    """A cell parser that parses each distinct text once: a file repeats the same few values."""
+    cache: dict[str, T] = {}
+
+    def parse(text: str) -> T | None:
+        if not text:
+            return None
+        value = cache.get(text)
+        if value is None:
+            value = cache[text] = parse_one(text)
+        return value
+
+    return parse
+
+
+def _finite_number(text: str, message: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _Invalid(message) from None
+    if not number.is_finite():
+        raise _Invalid(message)
+    return number
+
+
 def _decimal_parser(
     *, low: Decimal, high: Decimal, step: Decimal, what: str
 ) -> Callable[[str], Decimal | None]:
-    cache: dict[str, Decimal] = {}
+    message = f"{what} must be a number from {low} to {high}"
 
-    def parse(text: str) -> Decimal | None:
-        if not text:
-            return None
-        value = cache.get(text)
-        if value is None:
-            try:
-                number = Decimal(text)
-            except InvalidOperation:
-                raise _Invalid(f"{what} must be a number from {low} to {high}") from None
-            if not number.is_finite() or not low <= number <= high:
-                raise _Invalid(f"{what} must be a number from {low} to {high}")
-            value = cache[text] = number.quantize(step, rounding=ROUND_HALF_UP)
-        return value
+    def parse_one(text: str) -> Decimal:
+        number = _finite_number(text, message)
+        if not low <= number <= high:
+            raise _Invalid(message)
+        return number.quantize(step, rounding=ROUND_HALF_UP)
 
-    return parse
+    return _cached(parse_one)
 
 
 def _count_parser(what: str) -> Callable[[str], int | None]:
-    cache: dict[str, int] = {}
+    message = f"{what} must be a whole number from 0 to 365"
 
-    def parse(text: str) -> int | None:
-        if not text:
-            return None
-        value = cache.get(text)
-        if value is None:
-            try:
-                number = Decimal(text)
-            except InvalidOperation:
-                raise _Invalid(f"{what} must be a whole number from 0 to 365") from None
-            if not number.is_finite() or number != number.to_integral_value() or not 0 <= number <= 365:
-                raise _Invalid(f"{what} must be a whole number from 0 to 365")
-            value = cache[text] = int(number)
-        return value
+    def parse_one(text: str) -> int:
+        number = _finite_number(text, message)
+        if number != number.to_integral_value() or not 0 <= number <= 365:
+            raise _Invalid(message)
+        return int(number)
 
-    return parse
+    return _cached(parse_one)
 
 
 def _nhs_number(text: str) -> str:
