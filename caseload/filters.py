@@ -260,15 +260,31 @@ class PatientFilter(django_filters.FilterSet):
         return queryset.order_by(*SORTS.get(value, SORTS["name"]))
 
 
-class CaseloadFilter(django_filters.FilterSet):
+def patient_practice_filter() -> django_filters.ModelChoiceFilter:
+    """The "Practice" filter of a list of patients' records (`PatientPracticeChoices` fills it in)."""
+    return django_filters.ModelChoiceFilter(
+        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
+    )
+
+
+class PatientPracticeChoices:
+    """Mixin for a FilterSet with `practice = patient_practice_filter()`: takes the signed-in user and
+    offers only their practices. (A mixin, not a base FilterSet: a base's filters would come first.)"""
+
+    filters: dict[str, Any]
+
+    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)  # type: ignore[call-arg]
+        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+
+
+class CaseloadFilter(PatientPracticeChoices, django_filters.FilterSet):
     """My caseload; clinical leads and managers choose whose (everyone's by default)."""
 
     coordinator = django_filters.ModelChoiceFilter(
         queryset=User.objects.none(), label="Care coordinator", empty_label="Everyone"
     )
-    practice = django_filters.ModelChoiceFilter(
-        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
-    )
+    practice = patient_practice_filter()
     q = django_filters.CharFilter(label="Name or NHS number", method="filter_search")
 
     class Meta:
@@ -277,11 +293,11 @@ class CaseloadFilter(django_filters.FilterSet):
         form = FilterForm
 
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        practice_ids = user.practice_ids()
-        self.filters["practice"].queryset = Practice.objects.filter(pk__in=practice_ids)
+        super().__init__(data, *args, user=user, **kwargs)
         self.filters["coordinator"].queryset = (
-            User.objects.filter(memberships__practice_id__in=practice_ids, memberships__role=Role.COORDINATOR)
+            User.objects.filter(
+                memberships__practice_id__in=user.practice_ids(), memberships__role=Role.COORDINATOR
+            )
             .distinct()
             .order_by("full_name")
         )
@@ -293,7 +309,7 @@ class CaseloadFilter(django_filters.FilterSet):
         return queryset.filter(patient__in=matching)
 
 
-class ReferralFilter(django_filters.FilterSet):
+class ReferralFilter(PatientPracticeChoices, django_filters.FilterSet):
     """The referral inbox: new ones by default; every filter in the query string."""
 
     status = django_filters.ChoiceFilter(
@@ -308,9 +324,7 @@ class ReferralFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(
         label="Referred by", choices=Referral.Source.choices, empty_label="Anyone"
     )
-    practice = django_filters.ModelChoiceFilter(
-        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
-    )
+    practice = patient_practice_filter()
 
     class Meta:
         model = Referral
@@ -321,26 +335,19 @@ class ReferralFilter(django_filters.FilterSet):
         if data is not None and "status" not in data:
             data = data.copy()
             data["status"] = Referral.Status.NEW
-        super().__init__(data, *args, **kwargs)
-        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+        super().__init__(data, *args, user=user, **kwargs)
 
     def filter_status(self, queryset: QuerySet[Referral], name: str, value: str) -> QuerySet[Referral]:
         return queryset.filter(status=value) if value else queryset
 
 
-class TriageFilter(django_filters.FilterSet):
+class TriageFilter(PatientPracticeChoices, django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label="Event", choices=CareEvent.Kind.choices, empty_label="All events"
     )
-    practice = django_filters.ModelChoiceFilter(
-        field_name="patient__practice", queryset=Practice.objects.none(), label="Practice", empty_label="All"
-    )
+    practice = patient_practice_filter()
 
     class Meta:
         model = CareEvent
         fields: list[str] = []
         form = FilterForm
-
-    def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        self.filters["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
