@@ -39,6 +39,8 @@ class LongTermCondition(IntFlag):
     SMI = 1 << 9
     LEARNING_DISABILITY = 1 << 10
     CANCER = 1 << 11
+    ATRIAL_FIBRILLATION = 1 << 12
+    NON_DIABETIC_HYPERGLYCAEMIA = 1 << 13
 
     @property
     def label(self) -> str:
@@ -58,6 +60,8 @@ LTC_LABELS: dict[LongTermCondition, str] = {
     LongTermCondition.SMI: "Severe mental illness",
     LongTermCondition.LEARNING_DISABILITY: "Learning disability",
     LongTermCondition.CANCER: "Cancer",
+    LongTermCondition.ATRIAL_FIBRILLATION: "Atrial fibrillation",
+    LongTermCondition.NON_DIABETIC_HYPERGLYCAEMIA: "Non-diabetic hyperglycaemia",
 }
 
 

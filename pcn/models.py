@@ -24,6 +24,10 @@ class Practice(models.Model):
         "ODS code", max_length=6, unique=True, validators=[validate_practice_ods_code]
     )
     name = models.CharField(max_length=200)
+    # For letters to patients (call/recall invitations): the practice's postal address and phone.
+    address = models.CharField(max_length=300, blank=True, help_text="One line per part, as on an envelope.")
+    postcode = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

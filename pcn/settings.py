@@ -211,6 +211,9 @@ SECURE_CSP = {
 # --- The product's own rules ----------------------------------------------------------------------------
 # Frequent attenders: A&E attendances in 12 months at or above this (DOMAIN.md; NHSE winter plan, a setting).
 FREQUENT_ATTENDER_THRESHOLD = env_int("FREQUENT_ATTENDER_THRESHOLD", 5)
+# Call/recall: a review or invitation recorded here that the GP record (the last recall dates file)
+# still does not show after this many days is listed on the coding discrepancies page.
+RECALL_CODING_LAG_DAYS = env_int("RECALL_CODING_LAG_DAYS", 14)
 # Patient Activation Measure: a re-measure task this many months after each measure (DOMAIN.md; default 6,
 # *unverified*: no NHSE-mandated interval was found, so the PAM form says so).
 PAM_REMEASURE_MONTHS = env_int("PAM_REMEASURE_MONTHS", 6)
@@ -342,6 +345,13 @@ CELERY_BEAT_SCHEDULE["mdt-action-chase"] = {
 CELERY_BEAT_SCHEDULE["careplans-reviews-sweep"] = {
     "task": "careplans.tasks.care_plan_reviews_sweep_task",
     "schedule": crontab(hour=6, minute=45),
+}
+
+# Call/recall: each night the current QOF year's entries are made and kept in step (on 1 April, the
+# new year's); the sweep is idempotent.
+CELERY_BEAT_SCHEDULE["recall-sweep"] = {
+    "task": "recall.tasks.recall_sweep_task",
+    "schedule": crontab(hour=2, minute=30),
 }
 
 # --- Logging: no patient data in logs; who saw what is the AuditEvent's job. -------------------------

@@ -46,7 +46,13 @@ SHIPPED_DATA = (
     ),
     ("caseload.migrations.0010_shipped_referral_types", "create_types", "ReferralType"),
     ("caseload.migrations.0011_example_signposting_services", "add_services", "Service"),
+    ("recall.migrations.0002_shipped_registers", "ship", "recall.Register"),
 )
+
+
+def _shipped_model(name: str):
+    app_label, _, model = name.rpartition(".")
+    return apps.get_model(app_label or "caseload", model)
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +67,7 @@ def shipped_data(request):
         return
     request.getfixturevalue(database)
 
-    flushed = {
-        model for _, _, model in SHIPPED_DATA if not apps.get_model("caseload", model).objects.exists()
-    }
+    flushed = {model for _, _, model in SHIPPED_DATA if not _shipped_model(model).objects.exists()}
     for module, function, model in SHIPPED_DATA:
         if model in flushed:
             getattr(importlib.import_module(module), function)(apps, None)

@@ -141,6 +141,7 @@ DATE_FORMATS: dict[str, str] = {
 # EMIS "Code Term" → register, by words in the term (case-insensitive). The first match wins;
 # a term with an excluding phrase ("resolved", "family history of …") counts for no register.
 CONDITION_TERMS: tuple[tuple[str, LongTermCondition], ...] = (
+    ("atrial fibrillation", LongTermCondition.ATRIAL_FIBRILLATION),
     ("diabetes", LongTermCondition.DIABETES),
     ("diabetic", LongTermCondition.DIABETES),
     ("heart failure", LongTermCondition.HEART_FAILURE),
@@ -173,13 +174,13 @@ CONDITION_TERMS: tuple[tuple[str, LongTermCondition], ...] = (
     ("leukaemia", LongTermCondition.CANCER),
     ("melanoma", LongTermCondition.CANCER),
 )
+# Non-diabetic hyperglycaemia (the NDH register) is matched before the diabetes words, so that
+# "Non-diabetic hyperglycaemia" and "Prediabetes" are not read as diabetes.
+NDH_TERMS = ("non-diabetic hyperglycaemia", "prediabetes", "pre-diabetes", "impaired fasting glucose")
 CONDITION_TERM_EXCLUSIONS = (
     "resolved",
     "family history",
     "fh:",
-    "pre-diabetes",
-    "prediabetes",
-    "non-diabetic",
     "screening",
     "at risk",
     "risk of",
@@ -193,6 +194,10 @@ def condition_flag(term: str) -> int | None:
     """The register a coded term belongs to (0 when it is excluded), or None when nothing matches."""
     text = term.casefold()
     if any(phrase in text for phrase in CONDITION_TERM_EXCLUSIONS):
+        return 0
+    if any(words in text for words in NDH_TERMS):
+        return int(LongTermCondition.NON_DIABETIC_HYPERGLYCAEMIA)
+    if "non-diabetic" in text:
         return 0
     for words, flag in CONDITION_TERMS:
         if words in text:

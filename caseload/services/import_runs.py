@@ -54,6 +54,7 @@ from caseload.services.import_files import (
     report_csv,
 )
 from caseload.services.uploads import path_sha256, report_store, upload_delete
+from caseload.signals import population_imported
 from pcn.audit import audit
 from pcn.exports import csv_safe
 from pcn.models import Practice, User
@@ -354,6 +355,10 @@ def _population_import(batch: ImportBatch, *, path: Path) -> ImportBatch:
                 )
             else:
                 batch.status = ImportBatch.Status.DONE
+                if not batch.dry_run:
+                    transaction.on_commit(
+                        lambda: population_imported.send(sender=ImportBatch, batch=batch), robust=True
+                    )
             batch.save()
             audit(
                 None, "population.preview" if batch.dry_run else "population.import", user=batch.created_by,

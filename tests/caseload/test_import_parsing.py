@@ -226,8 +226,13 @@ def test_emis_full_names(text, expected):
         ("Malignant neoplasm of breast", LongTermCondition.CANCER),
         ("Diabetes resolved", 0),
         ("Family history of stroke", 0),
-        ("Non-diabetic hyperglycaemia", 0),
-        ("Atrial fibrillation", None),
+        ("Non-diabetic hyperglycaemia", LongTermCondition.NON_DIABETIC_HYPERGLYCAEMIA),
+        ("Prediabetes", LongTermCondition.NON_DIABETIC_HYPERGLYCAEMIA),
+        ("Non-diabetic retinopathy", 0),
+        ("Resolved non-diabetic hyperglycaemia", 0),
+        ("Atrial fibrillation", LongTermCondition.ATRIAL_FIBRILLATION),
+        ("Paroxysmal atrial fibrillation", LongTermCondition.ATRIAL_FIBRILLATION),
+        ("Chronic fatigue syndrome", None),
     ],
 )
 def test_condition_terms_map_to_registers(term, flag):

@@ -140,9 +140,9 @@ def test_emis_export_is_filled_down_and_conditions_combined(profiles, sample_pra
     assert batch.status == ImportBatch.Status.DONE
     assert batch.counts == {"rows": 104, "new": 60, "updated": 0, "unchanged": 0, "invalid": 0}
     assert batch.unmapped_columns == ["Date"]
-    assert batch.report["notes"] == [
-        "11 rows had a condition term that matches none of the registers and were ignored: Atrial fibrillation (11)."
-    ]
+    assert batch.report["notes"] == []
+    # Atrial fibrillation has a register of its own (call/recall), no longer ignored.
+    assert Patient.objects.get(nhs_number="9990010498").conditions == ["Atrial fibrillation"]
     # Rows 5-7: 999 001 0218's first row and two filled-down rows.
     taylor = Patient.objects.get(nhs_number="9990010218")
     assert (taylor.family_name, taylor.given_name, taylor.practice.ods_code) == ("TAYLOR", "Fatima", "P99001")
@@ -242,7 +242,7 @@ def assert_refused(batch: ImportBatch, before: tuple, message: str) -> None:
         ({"admissions": "1.5"}, "emergency_admissions_12m", "1.5", "emergency admissions must be a whole number from 0 to 365"),
         ({"sex": "X"}, "sex", "X", "use M, F, I (indeterminate) or U (not known)"),
         ({"family": ""}, "family_name", "", "the family name is missing"),
-        ({"conditions": "diabetes;gout"}, "conditions", "diabetes;gout", "“gout” is not a condition key: use diabetes, hypertension, chd, stroke_tia, heart_failure, copd, asthma, ckd, dementia, smi, learning_disability, cancer"),
+        ({"conditions": "diabetes;gout"}, "conditions", "diabetes;gout", "“gout” is not a condition key: use diabetes, hypertension, chd, stroke_tia, heart_failure, copd, asthma, ckd, dementia, smi, learning_disability, cancer, atrial_fibrillation, non_diabetic_hyperglycaemia"),
         ({"resident": "maybe"}, "care_home_resident", "maybe", "use Y or N"),
         ({"resident": "Y", "home": "Nowhere House"}, "care_home_name", "Nowhere House", "care home “Nowhere House” is not known at practice P99001: ask an administrator to add it"),
     ],
