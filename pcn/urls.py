@@ -37,5 +37,6 @@ urlpatterns = [
     path("", include("caseload.urls")),
     path("mdt/", include("mdt.urls")),
     path("care-plans/", include("careplans.urls")),
+    path("recall/", include("recall.urls")),
     path("admin/", admin.site.urls),
 ]
