@@ -33,6 +33,7 @@ from caseload.models import (
     RiskSnapshot,
     efi_category,
 )
+from demo.recall import demo_recall_reset, demo_recall_seed
 from mdt.models import ExternalMember, Meeting, MeetingSeries
 from mdt.services.schedule import series_keep_current
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
@@ -97,6 +98,9 @@ class DemoSeedCounts:
     risk_snapshots: int
     users: int
     meeting_series: int
+    recall_entries: int = 0
+    recall_invitations: int = 0
+    appointments: int = 0
 
 
 # Practice names and their relative list sizes.
@@ -352,6 +356,9 @@ def demo_pcn_seed(
         snapshots = _demo_imports(rng, rows=rows, on=on)
         series = _demo_meeting_series(practices=practice_list, care_homes=care_homes)
         _demo_care_home_moves(rng, on=on)
+        recall = demo_recall_seed(
+            seed=seed, on=on, practices=practice_list, coordinators=_demo_coordinators(practice_list)
+        )
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -366,7 +373,21 @@ def demo_pcn_seed(
         risk_snapshots=snapshots,
         users=len(users),
         meeting_series=series,
+        recall_entries=recall.entries,
+        recall_invitations=recall.invitations,
+        appointments=recall.appointments,
     )
+
+
+def _demo_coordinators(practices: Sequence[Practice]) -> dict[int, User]:
+    """Who works each practice's recall: its demo coordinator, else the clinical lead."""
+    lead = User.objects.get(email="lead@demo.pcn.test")
+    chosen = {practice.pk: lead for practice in practices}
+    for membership in Membership.objects.filter(
+        role=Role.COORDINATOR, user__email__endswith="@demo.pcn.test"
+    ):
+        chosen[membership.practice_id] = membership.user
+    return chosen
 
 
 _DEMO_SERIES = (
@@ -454,6 +475,7 @@ def demo_pcn_reset() -> None:
         )
     try:
         with transaction.atomic():
+            demo_recall_reset()  # recall records protect the patients they name
             ImportBatch.objects.all().delete()  # and their risk snapshots
             CareEvent.objects.all().delete()  # the demo's care home moves
             Patient.objects.only("pk").delete()  # no signals: the collector needs only ids

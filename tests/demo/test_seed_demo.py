@@ -91,6 +91,9 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
         risk_snapshots=600,
         users=5,
         meeting_series=3,
+        recall_entries=345,
+        recall_invitations=181,
+        appointments=35,
     )
     assert Practice.objects.count() == 2
     assert CareHome.objects.count() == 4

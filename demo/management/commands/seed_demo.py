@@ -61,6 +61,9 @@ class Command(BaseCommand):
             ("Risk snapshots", counts.risk_snapshots),
             ("Users", counts.users),
             ("MDT series", counts.meeting_series),
+            ("Recall entries (this year)", counts.recall_entries),
+            ("  invitations sent", counts.recall_invitations),
+            ("  appointments", counts.appointments),
         ):
             self.stdout.write(f"  {label:<28}{value:>9,}")
 
