@@ -1,0 +1,6 @@
+"""The shipped reports, one module each; `REPORTS` is the registry the pages, downloads and BI feed read."""
+
+from reporting.reports import caseload
+from reporting.reports.base import Report
+
+REPORTS: dict[str, Report] = {module.REPORT.key: module.REPORT for module in (caseload,)}

@@ -1,0 +1,212 @@
+"""What a report is: a title, the question it answers, its source, a version shown on every output, and
+its figures. A figure (`Measure`) counts rows of one query in a period, per practice, with the patients
+behind it and the breakdowns it supports; `report_run` turns a report, a period and the practices a
+user may see into the numbers (this period and the one before, per practice and for the PCN).
+
+Two kinds of figure:
+- an *event* figure counts what happened in the period (`date_field`: episodes opened, contacts made);
+  its trend over months is one grouped query;
+- an *as-at* figure counts what held at the period's end (`rows(period)`: caseload size, plans overdue).
+Figures that are not counts (a median, a percentage) are `ComputedMeasure`s with a function of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from caseload.models import Patient
+from reporting.periods import Period
+
+Value = int | float | None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    key: str
+    label: str
+    path: str  # the field the rows are grouped by
+    choices: dict[Any, str] | None = None  # display labels for stored values
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A count of the rows of one query in a period, per practice (see the module's docstring)."""
+
+    key: str
+    label: str
+    base: Callable[[], QuerySet]  # every row, all practices (scoped by `practice_path`)
+    practice_path: str  # how a row reaches its practice, e.g. "patient__practice_id"
+    patient_path: str | None = "patient_id"  # how a row reaches its patient (None: no drill-down)
+    date_field: str | None = None  # event figures: the date (or datetime) that puts a row in a period
+    as_at: Callable[[QuerySet, Period], QuerySet] | None = None  # as-at figures: the rows at the end
+    distinct_patients: bool = False  # count patients rather than rows
+    breakdowns: tuple[Breakdown, ...] = ()
+    help: str = ""
+
+    def rows(self, period: Period, practice_ids: Iterable[int]) -> QuerySet:
+        rows = self.base().filter(**{f"{self.practice_path}__in": list(practice_ids)})
+        if self.date_field:
+            rows = rows.filter(**{f"{self.date_field}__range": self._range(period)})
+        if self.as_at:
+            rows = self.as_at(rows, period)
+        return rows
+
+    def _range(self, period: Period) -> tuple[Any, Any]:
+        model_field = self.base().model._meta.get_field(self.date_field.split("__")[0])  # type: ignore[union-attr]
+        if model_field.get_internal_type() == "DateTimeField":
+            return day_bounds(period)
+        return period.start, period.end
+
+    def counts(self, period: Period, practice_ids: Iterable[int]) -> dict[int, int]:
+        """The figure per practice (one query); practices with none are left out."""
+        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
+        rows = self.rows(period, practice_ids).order_by().values(self.practice_path).annotate(n=counted)
+        return {row[self.practice_path]: row["n"] for row in rows}
+
+    def trend(self, periods: list[Period], practice_ids: Iterable[int]) -> list[int]:
+        """The PCN figure in each period: one grouped query for an event figure, one per period otherwise."""
+        practice_ids = list(practice_ids)
+        if not self.date_field or not periods:
+            return [sum(self.counts(p, practice_ids).values()) for p in periods]
+        whole = Period(periods[0].kind, periods[0].start, periods[-1].end)
+        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
+        rows = (
+            self.rows(whole, practice_ids).order_by()
+            .annotate(month=TruncMonth(self.date_field.split("__")[0])).values("month").annotate(n=counted)
+        )  # fmt: skip
+        by_month = {_as_date(row["month"]): row["n"] for row in rows}
+        return [by_month.get(p.start.replace(day=1), 0) for p in periods]
+
+    def patients(self, period: Period, practice_ids: Iterable[int]) -> QuerySet[Patient]:
+        """The patients behind the figure (for the drill-down list)."""
+        if self.patient_path is None:
+            return Patient.objects.none()
+        ids = self.rows(period, practice_ids).values(self.patient_path)
+        return Patient.objects.filter(pk__in=ids)
+
+    def breakdown(self, key: str, period: Period, practice_ids: Iterable[int]) -> list[tuple[str, int]]:
+        """(label, count) per value of a breakdown, largest first."""
+        chosen = next(b for b in self.breakdowns if b.key == key)
+        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
+        rows = (
+            self.rows(period, practice_ids)
+            .order_by()
+            .values(chosen.path)
+            .annotate(n=counted)
+            .order_by("-n", chosen.path)
+        )
+        labels = chosen.choices or {}
+        return [
+            (str(labels.get(row[chosen.path], row[chosen.path] or "Not recorded")), row["n"]) for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class ComputedMeasure:
+    """A figure that is not a count (a median, a percentage): `compute(period, practice_ids)` gives it
+    per practice and for the whole scope (key None)."""
+
+    key: str
+    label: str
+    compute: Callable[[Period, list[int]], dict[int | None, Value]]
+    patients_of: Callable[[Period, list[int]], QuerySet[Patient]] | None = None
+    unit: str = ""
+    help: str = ""
+    breakdowns: tuple[Breakdown, ...] = ()
+
+    def patients(self, period: Period, practice_ids: Iterable[int]) -> QuerySet[Patient]:
+        if self.patients_of is None:
+            return Patient.objects.none()
+        return self.patients_of(period, list(practice_ids))
+
+    def trend(self, periods: list[Period], practice_ids: Iterable[int]) -> list[Value]:
+        ids = list(practice_ids)
+        return [self.compute(p, ids).get(None) for p in periods]
+
+
+AnyMeasure = Measure | ComputedMeasure
+
+
+@dataclass(frozen=True)
+class Report:
+    key: str
+    title: str
+    question: str  # what the report answers, in a sentence
+    source: str  # where its numbers come from
+    version: str  # shown on every output; change it when a definition changes
+    measures: tuple[AnyMeasure, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def measure(self, key: str) -> AnyMeasure:
+        for measure in self.measures:
+            if measure.key == key:
+                return measure
+        raise KeyError(key)
+
+
+@dataclass
+class FigureRow:
+    """One figure's numbers: per practice (id → value) and for the scope, this period and the one before."""
+
+    measure: AnyMeasure
+    current: dict[int, Value]
+    previous: dict[int, Value]
+    total: Value
+    previous_total: Value
+
+    @property
+    def change(self) -> Value:
+        if self.total is None or self.previous_total is None:
+            return None
+        return round(self.total - self.previous_total, 1)
+
+
+@dataclass
+class ReportResult:
+    report: Report
+    period: Period
+    practice_ids: list[int]
+    figures: list[FigureRow]
+
+
+def _figure(measure: AnyMeasure, period: Period, practice_ids: list[int]) -> tuple[dict[int, Value], Value]:
+    if isinstance(measure, Measure):
+        counts: dict[int, Value] = dict(measure.counts(period, practice_ids))
+        if measure.distinct_patients:
+            # A patient counts once for the scope even if they moved practice in the period.
+            total: Value = measure.rows(period, practice_ids).values(measure.patient_path).distinct().count()
+        else:
+            total = sum(v for v in counts.values() if v is not None)
+        return counts, total
+    computed = measure.compute(period, practice_ids)
+    return {k: v for k, v in computed.items() if k is not None}, computed.get(None)
+
+
+def report_run(*, report: Report, period: Period, practice_ids: Iterable[int]) -> ReportResult:
+    """Every figure of `report` for `period` and the period before, over `practice_ids`."""
+    ids = sorted(practice_ids)
+    rows = []
+    for measure in report.measures:
+        current, total = _figure(measure, period, ids)
+        previous, previous_total = _figure(measure, period.previous(), ids)
+        rows.append(FigureRow(measure, current, previous, total, previous_total))
+    return ReportResult(report=report, period=period, practice_ids=ids, figures=rows)
+
+
+def day_bounds(period: Period) -> tuple[Any, Any]:
+    """The first and last moment of the period's days, in the site's time zone."""
+    return (
+        timezone.make_aware(datetime.combine(period.start, time.min)),
+        timezone.make_aware(datetime.combine(period.end, time.max)),
+    )
+
+
+def _as_date(value: Any) -> Any:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
