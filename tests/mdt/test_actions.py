@@ -14,21 +14,11 @@ from mdt.services.actions import action_cancel, action_complete, action_create
 from mdt.services.chasing import actions_chase
 from mdt.tasks import actions_chase_task
 from tests.factories import PatientFactory
-from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
+from tests.mdt.minutes_fixtures import add_external, add_item
 
 pytestmark = pytest.mark.django_db
 
 DUE = date(2025, 3, 11)
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a):
-    return make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
-
-
-@pytest.fixture
-def item(meeting, patient):
-    return add_item(meeting, patient)
 
 
 @pytest.fixture

@@ -31,14 +31,8 @@ pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a, patient):
-    meeting = make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
+def meeting(meeting, patient):
+    """The shared meeting (tests/mdt/conftest.py) with a patient on the agenda and an external member."""
     add_item(meeting, patient)
     add_external(meeting, email="dn@community.example.test")
     return meeting

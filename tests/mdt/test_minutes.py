@@ -14,19 +14,9 @@ from mdt.services.minutes import addendum_add, attendance_set, discussion_save, 
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
-from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
+from tests.mdt.minutes_fixtures import add_external, add_item
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a):
-    return make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
-
-
-@pytest.fixture
-def item(meeting, patient):
-    return add_item(meeting, patient)
 
 
 def test_first_save_creates_the_discussion_at_version_1(item, coordinator):
