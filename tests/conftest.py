@@ -39,6 +39,20 @@ def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
     return client
 
 
+def send_form(client: Client, url: str, data: dict):
+    """Open the form page (it answers 200), then send it with `data`."""
+    assert client.get(url).status_code == 200
+    return client.post(url, data)
+
+
+def assert_error_summary(response, *messages: str) -> None:
+    """The form page again, its NHS.UK error summary and each of `messages` on it."""
+    assert response.status_code == 200
+    assert "nhsuk-error-summary" in response.text
+    for message in messages:
+        assert message in response.text
+
+
 def pdf_text(content: bytes) -> str:
     """The text of a PDF, page after page."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)

@@ -13,6 +13,7 @@ from careplans.services.plans import care_plan_agree, care_plan_compare, care_pl
 from caseload.models import ActivationMeasure, CodingEntry, LongTermCondition
 from pcn.models import AuditEvent
 from tests.careplans.plan_helpers import agree, edit_post, pdf_response_text
+from tests.conftest import send_form
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,8 +74,7 @@ def test_stale_save_in_the_form_keeps_the_users_text(sign_in_as, patient, coordi
     client = sign_in_as(coordinator)
     draft = care_plan_draft(patient=patient, by=coordinator.user)
     url = reverse("careplans:edit", args=[draft.pk])
-    assert client.get(url).status_code == 200
-    response = client.post(url, edit_post(draft, about_me="Mine first"))
+    response = send_form(client, url, edit_post(draft, about_me="Mine first"))
     assert response.status_code == 302
     response = client.post(url, edit_post(draft, about_me="My words, not lost"))  # the old lock_version
     assert response.status_code == 200
