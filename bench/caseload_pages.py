@@ -9,12 +9,12 @@ views, queries and templates; no network). Prints median and p95 per page.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from io import StringIO
-from pathlib import Path
+
+from django_on_postgres import setup_django
 
 
 def main() -> int:
@@ -23,17 +23,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print("bench/caseload_pages.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
+    if not setup_django("bench/caseload_pages.py", DEMO_MODE="1", HTTPS="0"):
         return 2
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn.settings")
-    os.environ["DEMO_MODE"] = "1"
-    os.environ["HTTPS"] = "0"
-
-    import django
-
-    django.setup()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client

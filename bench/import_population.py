@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from django_on_postgres import setup_django
+
 PRACTICES = [f"B9900{n}" for n in range(1, 7)]
 COLUMNS = [
     "nhs_number", "given_name", "family_name", "date_of_birth", "sex", "practice_code", "address",
@@ -84,17 +86,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5, help="first loads to time; the median is compared")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print(
-            "bench/import_population.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr
-        )
-        return 2
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn.settings")
     os.environ.setdefault("HTTPS", "0")
-    import django
-
-    django.setup()
+    if not setup_django("bench/import_population.py"):
+        return 2
     from django.core.management import call_command
     from django.db import connection, transaction
 

@@ -7,11 +7,11 @@ The time includes deleting the previous demo data.
 """
 
 import argparse
-import os
 import sys
 import time
 from io import StringIO
-from pathlib import Path
+
+from django_on_postgres import setup_django
 
 
 def main() -> int:
@@ -21,16 +21,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print("bench/seed_demo.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
+    if not setup_django("bench/seed_demo.py", DEMO_MODE="1"):  # seed_demo refuses without DEMO_MODE
         return 2
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn.settings")
-    os.environ["DEMO_MODE"] = "1"  # seed_demo refuses otherwise
-
-    import django
-
-    django.setup()
     from django.core.management import call_command
     from django.db import connection
 

@@ -50,6 +50,14 @@ class FilterForm(forms.Form):
     hide_optional = True  # every filter is optional: the NHS.UK pack need not say so on each one
 
 
+class FilterMeta:
+    """What every FilterSet's Meta shares: only the filters it declares (none made from the model's
+    fields), on the NHS.UK filter form. A FilterSet's `class Meta(FilterMeta)` names its model."""
+
+    fields: list[str] = []
+    form = FilterForm
+
+
 SORTS = {
     "name": ("family_name", "given_name", "id"),
     "-name": ("-family_name", "-given_name", "-id"),
@@ -142,10 +150,8 @@ class PatientFilter(django_filters.FilterSet):
         choices=list(SORT_LABELS.items()), method="filter_sort", empty_label=None, label="Sort by"
     )
 
-    class Meta:
+    class Meta(FilterMeta):
         model = Patient
-        fields: list[str] = []
-        form = FilterForm
 
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
@@ -287,10 +293,8 @@ class CaseloadFilter(PatientPracticeChoices, django_filters.FilterSet):
     practice = patient_practice_filter()
     q = django_filters.CharFilter(label="Name or NHS number", method="filter_search")
 
-    class Meta:
+    class Meta(FilterMeta):
         model = CaseloadEpisode
-        fields: list[str] = []
-        form = FilterForm
 
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(data, *args, user=user, **kwargs)
@@ -326,10 +330,8 @@ class ReferralFilter(PatientPracticeChoices, django_filters.FilterSet):
     )
     practice = patient_practice_filter()
 
-    class Meta:
+    class Meta(FilterMeta):
         model = Referral
-        fields: list[str] = []
-        form = FilterForm
 
     def __init__(self, data: Any = None, *args: Any, user: User, **kwargs: Any) -> None:
         if data is not None and "status" not in data:
@@ -347,7 +349,5 @@ class TriageFilter(PatientPracticeChoices, django_filters.FilterSet):
     )
     practice = patient_practice_filter()
 
-    class Meta:
+    class Meta(FilterMeta):
         model = CareEvent
-        fields: list[str] = []
-        form = FilterForm

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from mdt.models import Action, Discussion, Meeting, MeetingSeries
-from pcn.forms import DateInput
+from pcn.forms import DateInput, date_field, model_choice_field, radio_field
 
 # --- Schedule and agenda ----------------------------------------------------------------------------
 
@@ -114,11 +114,7 @@ class ActionForm(forms.Form):
         label="Action", max_length=300, error_messages={"required": "Enter what needs doing"}
     )
     owner = forms.ChoiceField(label="Owner", error_messages={"required": "Choose who will do it"})
-    due_on = forms.DateField(
-        label="Due",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date the action is due", "invalid": "Enter a real date"},
-    )
+    due_on = date_field("Due", if_blank="Enter the date the action is due")
 
     def __init__(self, *args: Any, meeting: Meeting, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,11 +140,10 @@ class ActionForm(forms.Form):
 class ActionCloseForm(forms.Form):
     DONE, CANCEL = "done", "cancel"
 
-    decision = forms.ChoiceField(
-        label="What happened",
-        choices=[(DONE, "Done"), (CANCEL, "Cancelled: it is no longer needed")],
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose done or cancelled"},
+    decision = radio_field(
+        "What happened",
+        [(DONE, "Done"), (CANCEL, "Cancelled: it is no longer needed")],
+        if_blank="Choose done or cancelled",
     )
     note = forms.CharField(
         label="Note (what was done) or reason (why it was cancelled)",
@@ -175,12 +170,8 @@ class MyActionsForm(forms.Form):
 
 
 class ReferralMdtForm(forms.Form):
-    series = forms.ModelChoiceField(
-        label="Which MDT",
-        queryset=None,  # set in __init__: the series the patient's practice is in
-        empty_label="Choose an MDT",
-        error_messages={"required": "Choose the MDT"},
-    )
+    # The queryset is set in __init__: the series the patient's practice is in.
+    series = model_choice_field("Which MDT", None, empty_label="Choose an MDT", if_blank="Choose the MDT")
 
     def __init__(self, *args: Any, series: QuerySet[MeetingSeries], preferred_kind: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -17,6 +17,45 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+# The fields below say in their own words what is missing or wrong (the NHS.UK error message
+# guidance: "Enter the date of the review", not "This field is required").
+
+
+def date_field(label: str, *, if_blank: str = "", **kwargs: Any) -> forms.DateField:
+    """A date chosen with the browser's date picker. `if_blank` is the error for a blank date; a field
+    without one is optional."""
+    error_messages = {"invalid": "Enter a real date"}
+    if if_blank:
+        error_messages["required"] = if_blank
+    return forms.DateField(
+        label=label, required=bool(if_blank), widget=DateInput(), error_messages=error_messages, **kwargs
+    )
+
+
+def radio_field(label: str, choices: Any, *, if_blank: str, **kwargs: Any) -> forms.ChoiceField:
+    """One of `choices`, as radio buttons; `if_blank` is the error when none is chosen."""
+    return forms.ChoiceField(
+        label=label,
+        choices=choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": if_blank},
+        **kwargs,
+    )
+
+
+def model_choice_field(
+    label: str, queryset: Any, *, empty_label: str, if_blank: str, **kwargs: Any
+) -> forms.ModelChoiceField:
+    """One record from a list that starts with `empty_label`; `if_blank` is the error when none is chosen."""
+    return forms.ModelChoiceField(
+        label=label,
+        queryset=queryset,
+        empty_label=empty_label,
+        error_messages={"required": if_blank},
+        **kwargs,
+    )
+
+
 class SignInForm(AuthenticationForm):
     """Email and password. The field keeps Django's name `username` so that django-axes sees it."""
 

@@ -2,12 +2,15 @@
 administrator, and an outsider (a coordinator at practice B)."""
 
 import importlib
+import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
+from pypdf import PdfReader
 
 from pcn.models import Practice, Role, User
 from tests.factories import MembershipFactory, PatientFactory, PracticeFactory, TOTPDeviceFactory, UserFactory
@@ -34,6 +37,25 @@ def sign_in(client: Client, user: User, *, verified: bool = True) -> Client:
         session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
         session.save()
     return client
+
+
+def send_form(client: Client, url: str, data: dict):
+    """Open the form page (it answers 200), then send it with `data`."""
+    assert client.get(url).status_code == 200
+    return client.post(url, data)
+
+
+def assert_error_summary(response, *messages: str) -> None:
+    """The form page again, its NHS.UK error summary and each of `messages` on it."""
+    assert response.status_code == 200
+    assert "nhsuk-error-summary" in response.text
+    for message in messages:
+        assert message in response.text
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF, page after page."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 # Rows the data migrations ship, with the functions that make them (each idempotent), in order.
@@ -77,6 +99,14 @@ def shipped_data(request):
 def fast_password_hashing(settings):
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Uploads, reports and PDFs go under a temporary MEDIA_ROOT, not var/media (a test module that
+    writes files uses it for every test: `pytestmark = [..., pytest.mark.usefixtures("media_root")]`)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

@@ -8,41 +8,27 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
-from pcn.forms import DateInput
+from pcn.forms import date_field, radio_field
 from pcn.models import Role, User
 
 
 class ReviewForm(forms.Form):
     hide_optional = True  # the next review date is needed for "no changes": "(optional)" would mislead
-    reviewed_on = forms.DateField(
-        label="Date of the review",
-        widget=DateInput,
-        error_messages={"required": "Enter the date of the review", "invalid": "Enter a real date"},
+    reviewed_on = date_field("Date of the review", if_blank="Enter the date of the review")
+    reviewed_how = radio_field(
+        "How was it reviewed?", CarePlanVersion.AgreedHow.choices, if_blank="Select how the plan was reviewed"
     )
-    reviewed_how = forms.ChoiceField(
-        label="How was it reviewed?",
-        choices=CarePlanVersion.AgreedHow.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select how the plan was reviewed"},
+    reviewed_with = radio_field(
+        "Who was it reviewed with?",
+        CarePlanVersion.AgreedWith.choices,
+        if_blank="Select who the plan was reviewed with",
     )
-    reviewed_with = forms.ChoiceField(
-        label="Who was it reviewed with?",
-        choices=CarePlanVersion.AgreedWith.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select who the plan was reviewed with"},
+    outcome = radio_field(
+        "Outcome", CarePlanReview.Outcome.choices, if_blank="Select the outcome of the review"
     )
-    outcome = forms.ChoiceField(
-        label="Outcome",
-        choices=CarePlanReview.Outcome.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select the outcome of the review"},
-    )
-    next_review_date = forms.DateField(
-        label="Next review date",
-        required=False,
-        widget=DateInput,
+    next_review_date = date_field(
+        "Next review date",
         help_text="Needed when the plan stays as agreed. A new version gets its review date when it is agreed.",
-        error_messages={"invalid": "Enter a real date"},
     )
     notes = forms.CharField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})

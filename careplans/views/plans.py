@@ -16,6 +16,7 @@ from careplans.forms.plans import AgreeForm, PlanForm
 from careplans.models import CarePlan, CarePlanVersion
 from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import Patient
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
 
@@ -41,7 +42,7 @@ def _pam_latest(patient: Patient) -> Any:
 def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient's care plan: the current agreed version, the draft, every version. POST (to
     manage the caseload) starts editing: the draft, made if there is none."""
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     if request.method == "POST":
         return _start_editing(request, patient)
     care_plan = CarePlan.objects.filter(patient=patient).first()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from caseload.forms.episodes import coordinators_for
 from caseload.models import CareEvent, Contact, Patient
-from pcn.forms import DateInput
+from pcn.forms import date_field, model_choice_field, radio_field
 from pcn.models import User
 from pcn.nhs_number import normalise
 
@@ -29,17 +29,8 @@ class TimeInput(forms.TimeInput):
 class CareEventForm(forms.Form):
     """A transfer of care entered by hand."""
 
-    kind = forms.ChoiceField(
-        label="What happened",
-        choices=CareEvent.Kind.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select what happened"},
-    )
-    occurred_on = forms.DateField(
-        label="Date",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date of the event", "invalid": "Enter a real date"},
-    )
+    kind = radio_field("What happened", CareEvent.Kind.choices, if_blank="Select what happened")
+    occurred_on = date_field("Date", if_blank="Enter the date of the event")
     occurred_time = forms.TimeField(
         label="Time",
         required=False,
@@ -114,17 +105,13 @@ class TriageContactForm(forms.Form):
 
 class TriageTaskForm(forms.Form):
     title = forms.CharField(label="Task", max_length=200, error_messages={"required": "Enter the task"})
-    owner = forms.ModelChoiceField(
-        label="Who will do it",
-        queryset=User.objects.none(),
+    owner = model_choice_field(
+        "Who will do it",
+        User.objects.none(),
         empty_label="Choose a person",
-        error_messages={"required": "Choose who will do the task"},
+        if_blank="Choose who will do the task",
     )
-    due_on = forms.DateField(
-        label="Due",
-        widget=DateInput(),
-        error_messages={"required": "Enter when the task is due", "invalid": "Enter a real date"},
-    )
+    due_on = date_field("Due", if_blank="Enter when the task is due")
     notes = forms.CharField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -149,12 +136,8 @@ class TriageTaskForm(forms.Form):
 
 
 class TriageMdtForm(forms.Form):
-    series = forms.ModelChoiceField(
-        label="Which MDT",
-        queryset=None,  # set in __init__: the series the patient's practice is in
-        empty_label="Choose an MDT",
-        error_messages={"required": "Choose the MDT"},
-    )
+    # The queryset is set in __init__: the series the patient's practice is in.
+    series = model_choice_field("Which MDT", None, empty_label="Choose an MDT", if_blank="Choose the MDT")
     note = forms.CharField(
         label="Why", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -171,11 +154,10 @@ class TriageMdtForm(forms.Form):
 class ResolveForm(forms.Form):
     """Match an unmatched event to a patient by NHS number, or dismiss it."""
 
-    action = forms.ChoiceField(
-        label="What do you want to do?",
-        choices=[("match", "Match it to a patient"), ("dismiss", "Dismiss it")],
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select whether to match or dismiss the event"},
+    action = radio_field(
+        "What do you want to do?",
+        [("match", "Match it to a patient"), ("dismiss", "Dismiss it")],
+        if_blank="Select whether to match or dismiss the event",
     )
     nhs_number = forms.CharField(
         label="The patient's NHS number",

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from pcn.forms import DateInput
+from pcn.forms import date_field
 from pcn.models import Practice, User
 
 
@@ -32,16 +32,8 @@ class CodingExportForm(forms.Form):
         empty_label=None,
         error_messages={"required": "Select a practice", "invalid_choice": "Select one of your practices"},
     )
-    start = forms.DateField(
-        label="From",
-        widget=DateInput(),
-        error_messages={"required": "Enter the first date", "invalid": "Enter a real date"},
-    )
-    end = forms.DateField(
-        label="To (inclusive)",
-        widget=DateInput(),
-        error_messages={"required": "Enter the last date", "invalid": "Enter a real date"},
-    )
+    start = date_field("From", if_blank="Enter the first date")
+    end = date_field("To (inclusive)", if_blank="Enter the last date")
     entered = forms.ChoiceField(
         label="Show",
         choices=[(NOT_ENTERED, "Not yet entered"), (ENTERED, "Entered"), (ALL, "All")],

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from caseload.codes import CONTACT_INTERVENTIONS
 from caseload.models import Contact
-from pcn.forms import DateInput
+from pcn.forms import date_field, radio_field
 
 
 def intervention_choices() -> list[tuple[str, str]]:
@@ -20,29 +20,19 @@ def intervention_choices() -> list[tuple[str, str]]:
 
 
 class ContactForm(forms.Form):
-    contact_on = forms.DateField(
-        label="Date of the contact",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date of the contact", "invalid": "Enter a real date"},
-    )
+    contact_on = date_field("Date of the contact", if_blank="Enter the date of the contact")
     contact_time = forms.TimeField(
         label="Time",
         help_text="For example, 14:30",
         widget=forms.TimeInput(attrs={"type": "time", "class": "nhsuk-input--width-10"}, format="%H:%M"),
         error_messages={"required": "Enter the time of the contact", "invalid": "Enter a real time"},
     )
-    method = forms.ChoiceField(
-        label="How",
-        choices=Contact.Method.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select how the contact was made"},
-    )
-    with_whom = forms.ChoiceField(
-        label="With whom",
-        choices=Contact.WithWhom.choices,
-        widget=forms.RadioSelect,
+    method = radio_field("How", Contact.Method.choices, if_blank="Select how the contact was made")
+    with_whom = radio_field(
+        "With whom",
+        Contact.WithWhom.choices,
         initial=Contact.WithWhom.PATIENT,
-        error_messages={"required": "Select who the contact was with"},
+        if_blank="Select who the contact was with",
     )
     duration_minutes = forms.IntegerField(
         label="Duration in minutes",
@@ -66,12 +56,8 @@ class ContactForm(forms.Form):
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 4}))
     outcome = forms.CharField(label="Outcome", required=False, max_length=300)
-    next_contact_due = forms.DateField(
-        label="Next contact due",
-        required=False,
-        widget=DateInput(),
-        help_text="Shown on the caseload; leave blank if no further contact is planned.",
-        error_messages={"invalid": "Enter a real date"},
+    next_contact_due = date_field(
+        "Next contact due", help_text="Shown on the caseload; leave blank if no further contact is planned."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from caseload.models import CaseloadEpisode, Patient
+from pcn.forms import model_choice_field, radio_field
 from pcn.models import Role, User
 
 
@@ -19,19 +20,16 @@ def coordinators_for(practice_ids: Any) -> QuerySet[User]:
     )
 
 
+def coordinator_field(label: str, *, if_blank: str) -> forms.ModelChoiceField:
+    """One care coordinator; the form sets the queryset (`coordinators_for` the patients' practices)."""
+    return model_choice_field(
+        label, User.objects.none(), empty_label="Choose a care coordinator", if_blank=if_blank
+    )
+
+
 class EpisodeOpenForm(forms.Form):
-    coordinator = forms.ModelChoiceField(
-        label="Whose caseload",
-        queryset=User.objects.none(),
-        empty_label="Choose a care coordinator",
-        error_messages={"required": "Choose whose caseload to add them to"},
-    )
-    reason = forms.ChoiceField(
-        label="Why",
-        choices=CaseloadEpisode.Reason.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select why they are being added"},
-    )
+    coordinator = coordinator_field("Whose caseload", if_blank="Choose whose caseload to add them to")
+    reason = radio_field("Why", CaseloadEpisode.Reason.choices, if_blank="Select why they are being added")
     reason_detail = forms.CharField(
         label="Details",
         required=False,
@@ -48,12 +46,7 @@ class EpisodeOpenForm(forms.Form):
 
 
 class EpisodeTransferForm(forms.Form):
-    coordinator = forms.ModelChoiceField(
-        label="Transfer to",
-        queryset=User.objects.none(),
-        empty_label="Choose a care coordinator",
-        error_messages={"required": "Choose the care coordinator to transfer to"},
-    )
+    coordinator = coordinator_field("Transfer to", if_blank="Choose the care coordinator to transfer to")
 
     def __init__(self, *args: Any, episode: CaseloadEpisode, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,11 +56,10 @@ class EpisodeTransferForm(forms.Form):
 
 
 class EpisodeCloseForm(forms.Form):
-    reason = forms.ChoiceField(
-        label="Why is the episode ending?",
-        choices=CaseloadEpisode.CloseReason.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select why the episode is ending"},
+    reason = radio_field(
+        "Why is the episode ending?",
+        CaseloadEpisode.CloseReason.choices,
+        if_blank="Select why the episode is ending",
     )
     note = forms.CharField(
         label="Note", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})

@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from pcn.forms import DateInput
+from pcn.forms import date_field
 
 
 class ActivationForm(forms.Form):
@@ -30,11 +30,7 @@ class ActivationForm(forms.Form):
             "max_whole_digits": "The PAM score must be 100 or less",
         },
     )
-    measured_on = forms.DateField(
-        label="Date measured",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date measured", "invalid": "Enter a real date"},
-    )
+    measured_on = date_field("Date measured", if_blank="Enter the date measured")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from caseload.models import CareHome, Patient
-from pcn.forms import DateInput
+from pcn.forms import date_field
 
 if TYPE_CHECKING:
     pass
@@ -23,12 +23,9 @@ class CareHomeForm(forms.Form):
         required=False,
         empty_label="Not a care home resident",
     )
-    moved_in_on = forms.DateField(
-        label="Date they moved in",
-        required=False,
-        widget=DateInput(),
+    moved_in_on = date_field(
+        "Date they moved in",
         help_text="A new resident gets a personalised care and support plan within 7 working days of this date.",
-        error_messages={"invalid": "Enter a real date"},
     )
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:

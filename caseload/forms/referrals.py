@@ -6,9 +6,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from caseload.forms.episodes import coordinators_for
+from caseload.forms.episodes import coordinator_field, coordinators_for
 from caseload.models import CareEvent, Patient, Referral, ReferralType
-from pcn.forms import DateInput
+from pcn.forms import date_field, radio_field
 from pcn.models import Role, User
 
 
@@ -25,12 +25,7 @@ class ReferralTypeForm(forms.Form):
 
 
 class ReferralForm(forms.Form):
-    source = forms.ChoiceField(
-        label="Who referred",
-        choices=Referral.Source.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select who referred"},
-    )
+    source = radio_field("Who referred", Referral.Source.choices, if_blank="Select who referred")
     referrer_name = forms.CharField(
         label="Referrer's name",
         max_length=200,
@@ -49,21 +44,13 @@ class ReferralForm(forms.Form):
         max_length=5000,
         error_messages={"required": "Enter the reason for the referral"},
     )
-    urgency = forms.ChoiceField(
-        label="Urgency",
-        choices=Referral.Urgency.choices,
-        widget=forms.RadioSelect,
+    urgency = radio_field(
+        "Urgency",
+        Referral.Urgency.choices,
         initial=Referral.Urgency.ROUTINE,
-        error_messages={"required": "Select how urgent the referral is"},
+        if_blank="Select how urgent the referral is",
     )
-    received_on = forms.DateField(
-        label="Date received",
-        widget=DateInput(),
-        error_messages={
-            "required": "Enter the date the referral was received",
-            "invalid": "Enter a real date",
-        },
-    )
+    received_on = date_field("Date received", if_blank="Enter the date the referral was received")
     criteria = forms.MultipleChoiceField(
         label="Criteria met",
         required=False,
@@ -103,12 +90,7 @@ class ReferralForm(forms.Form):
 
 
 class ReferralAcceptForm(forms.Form):
-    coordinator = forms.ModelChoiceField(
-        label="Whose caseload",
-        queryset=User.objects.none(),
-        empty_label="Choose a care coordinator",
-        error_messages={"required": "Choose whose caseload to add the patient to"},
-    )
+    coordinator = coordinator_field("Whose caseload", if_blank="Choose whose caseload to add the patient to")
 
     def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

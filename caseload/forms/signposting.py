@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from caseload.models import Service, Signposting, SupportGiven
-from pcn.forms import DateInput
+from pcn.forms import date_field, model_choice_field, radio_field
 
 
 def not_in_future(value: date | None, what: str) -> None:
@@ -16,17 +16,13 @@ def not_in_future(value: date | None, what: str) -> None:
 
 
 class SignpostingForm(forms.Form):
-    service = forms.ModelChoiceField(
-        label="Service",
-        queryset=Service.objects.none(),
+    service = model_choice_field(
+        "Service",
+        Service.objects.none(),
         empty_label="Choose a service",
-        error_messages={"required": "Choose the service the patient was signposted to"},
+        if_blank="Choose the service the patient was signposted to",
     )
-    signposted_on = forms.DateField(
-        label="Date signposted",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date they were signposted", "invalid": "Enter a real date"},
-    )
+    signposted_on = date_field("Date signposted", if_blank="Enter the date they were signposted")
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -42,17 +38,12 @@ class SignpostingForm(forms.Form):
 
 
 class SignpostingOutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label="Outcome",
-        choices=[c for c in Signposting.Outcome.choices if c[0] != Signposting.Outcome.PENDING],
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select the outcome"},
+    outcome = radio_field(
+        "Outcome",
+        [c for c in Signposting.Outcome.choices if c[0] != Signposting.Outcome.PENDING],
+        if_blank="Select the outcome",
     )
-    outcome_on = forms.DateField(
-        label="Date of the outcome",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date of the outcome", "invalid": "Enter a real date"},
-    )
+    outcome_on = date_field("Date of the outcome", if_blank="Enter the date of the outcome")
 
     def __init__(self, *args: Any, signposting: Signposting, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,17 +61,8 @@ class SignpostingOutcomeForm(forms.Form):
 
 
 class SupportForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="Support given",
-        choices=SupportGiven.Kind.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Select the support given"},
-    )
-    given_on = forms.DateField(
-        label="Date",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date the support was given", "invalid": "Enter a real date"},
-    )
+    kind = radio_field("Support given", SupportGiven.Kind.choices, if_blank="Select the support given")
+    given_on = date_field("Date", if_blank="Enter the date the support was given")
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_given_on(self) -> date:

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from caseload.filters import FilterForm
 from caseload.models import Patient
-from pcn.forms import DateInput
+from pcn.forms import date_field, model_choice_field
 from pcn.models import Role, User
 
 PATIENT_ROLES = (Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER)
@@ -28,17 +28,10 @@ class TaskForm(forms.Form):
     title = forms.CharField(
         label="Task", max_length=200, error_messages={"required": "Enter what needs doing"}
     )
-    owner = forms.ModelChoiceField(
-        label="Owner",
-        queryset=User.objects.none(),
-        empty_label="Choose who will do it",
-        error_messages={"required": "Choose who will do it"},
+    owner = model_choice_field(
+        "Owner", User.objects.none(), empty_label="Choose who will do it", if_blank="Choose who will do it"
     )
-    due_on = forms.DateField(
-        label="Due",
-        widget=DateInput(),
-        error_messages={"required": "Enter the date the task is due", "invalid": "Enter a real date"},
-    )
+    due_on = date_field("Due", if_blank="Enter the date the task is due")
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:

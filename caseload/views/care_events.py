@@ -29,7 +29,7 @@ from caseload.forms.care_events import (
     TriageMdtForm,
     TriageTaskForm,
 )
-from caseload.models import CARE_EVENT_FEED_SOURCE, CareEvent, ImportBatch, Patient, Task
+from caseload.models import CARE_EVENT_FEED_SOURCE, CareEvent, ImportBatch, Task
 from caseload.services.care_events import (
     care_event_feed_import,
     care_event_feed_upload,
@@ -39,6 +39,8 @@ from caseload.services.care_events import (
     discharge_follow_up_due,
 )
 from caseload.services.patients import mdt_series_for
+from caseload.views.imports import batch_start
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
@@ -53,7 +55,7 @@ def _follow_up(event: CareEvent) -> Task | None:
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def care_event_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     form = CareEventForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -258,14 +260,5 @@ def care_event_import_detail_view(request: HttpRequest, pk: int) -> HttpResponse
 @permission_required(Perm.IMPORT_POPULATION)
 def care_event_import_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(_feed_batches(request), pk=pk)
-    form = FeedStartForm(request.POST)
-    form.is_valid()
-    try:
-        care_event_feed_import(
-            batch=batch,
-            skip_invalid=form.cleaned_data.get("skip_invalid", False),
-            by=request.user,  # type: ignore[arg-type]
-        )
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
+    batch_start(request, care_event_feed_import, batch, FeedStartForm(request.POST))
     return redirect("caseload:care_event_import_detail", batch.pk)

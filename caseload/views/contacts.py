@@ -8,13 +8,14 @@ from caseload.codes import INTERVENTIONS_BY_KEY
 from caseload.forms.contacts import ContactForm
 from caseload.models import Contact, Patient
 from caseload.services.contacts import contact_record
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def contact_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         contact_record(patient=patient, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]

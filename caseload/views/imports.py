@@ -5,13 +5,16 @@ PCN managers and administrators import (Perm.IMPORT_POPULATION); administrators 
 (drop folder, command line); an administrator sees them all (ImportBatch.objects.visible_to).
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.forms import Form
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -30,6 +33,16 @@ from pcn.permissions import Perm, has_perm, permission_required
 BATCH_PAGE_SIZE = 25
 ERRORS_ON_SCREEN = 100
 CANONICAL_SAMPLE = Path(settings.BASE_DIR) / "docs" / "samples" / "canonical_population.csv"
+
+
+def batch_start(request: HttpRequest, start: Callable[..., Any], batch: ImportBatch, form: Form) -> None:
+    """Import a checked batch (`start`: the population's or the care events feed's service) as the
+    preview page's buttons say: every row, or only the valid ones. A refusal is said on the next page."""
+    form.is_valid()
+    try:
+        start(batch=batch, skip_invalid=form.cleaned_data.get("skip_invalid", False), by=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
 
 
 @permission_required(Perm.IMPORT_POPULATION)
@@ -96,16 +109,7 @@ def import_batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.IMPORT_POPULATION)
 def import_batch_start_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ImportBatch.objects.population().visible_to(request.user), pk=pk)
-    form = ImportStartForm(request.POST)
-    form.is_valid()
-    try:
-        population_import_start(
-            batch=batch,
-            skip_invalid=form.cleaned_data.get("skip_invalid", False),
-            by=request.user,  # type: ignore[arg-type]
-        )
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
+    batch_start(request, population_import_start, batch, ImportStartForm(request.POST))
     return redirect(batch)
 
 

@@ -2,18 +2,18 @@
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from caseload.forms.pam import ActivationForm
-from caseload.models import Patient
 from caseload.services.pam import activation_record
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def pam_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     form = ActivationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         measure = activation_record(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]

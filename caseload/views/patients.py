@@ -21,6 +21,11 @@ PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 
 
+def patient_for(request: HttpRequest, pk: int) -> Patient:
+    """A patient at one of the user's practices, with the practice; anyone else's is a 404."""
+    return get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+
+
 def _cohort(request: HttpRequest) -> tuple[PatientFilter, QuerySet[Patient]]:
     open_coordinator = CaseloadEpisode.objects.open().filter(patient=OuterRef("pk"))
     base = (

@@ -23,6 +23,7 @@ from caseload.services.referrals import (
     referral_create,
     referral_decline,
 )
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
@@ -73,7 +74,7 @@ def referral_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a referral: choose its type, then the details and the type's criteria checklist.
 
     From the triage of a transfer of care (`?care_event=`), the event is triaged as "Referred"."""
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     care_event = _care_event_to_refer(request, patient)
     referral_type = _referral_type_chosen(request)
     if referral_type is None:

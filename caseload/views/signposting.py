@@ -9,17 +9,14 @@ from django.utils import timezone
 from caseload.forms.signposting import SignpostingForm, SignpostingOutcomeForm, SupportForm
 from caseload.models import Patient, Signposting
 from caseload.services.signposting import signposting_outcome_record, signposting_record, support_record
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 
 
-def _patient_for(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
-
-
 @permission_required(Perm.MANAGE_CASELOAD)
 def signposting_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient_for(request, pk)
+    patient = patient_for(request, pk)
     initial = {"signposted_on": timezone.localdate()}
     if (service_id := request.GET.get("service", "")).isdigit():
         initial["service"] = int(service_id)
@@ -61,7 +58,7 @@ def signposting_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def support_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient_for(request, pk)
+    patient = patient_for(request, pk)
     form = SupportForm(
         request.POST if request.method == "POST" else None, initial={"given_on": timezone.localdate()}
     )

@@ -11,8 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from caseload.forms.tasks import MyTasksForm, TaskForm
-from caseload.models import Patient, Task
+from caseload.models import Task
 from caseload.services.tasks import task_complete, task_create
+from caseload.views.patients import patient_for
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
@@ -22,7 +23,7 @@ PAGE_SIZE = 50
 
 @permission_required(Perm.MANAGE_CASELOAD)
 def task_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    patient = patient_for(request, pk)
     form = TaskForm(request.POST if request.method == "POST" else None, patient=patient, user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         task = task_create(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]

@@ -8,11 +8,8 @@ of the patients it shows (a move, or a refusal).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +26,7 @@ from mdt.services.agenda import (
     agenda_item_update,
     agenda_reorder,
 )
-from mdt.views.meetings import agenda_context, meeting_for, messages_from
+from mdt.views.meetings import agenda_context, meeting_for, run_service
 from pcn.audit import audit
 from pcn.models import User
 from pcn.permissions import Perm, permission_required
@@ -40,16 +37,6 @@ def item_for(request: HttpRequest, pk: int) -> AgendaItem:
     return get_object_or_404(
         AgendaItem.objects.visible_to(request.user).select_related("patient", "meeting__series__chair"), pk=pk
     )
-
-
-def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> bool:
-    """Run the service: True when it went through; a refusal becomes error messages."""
-    try:
-        service(**kwargs)
-    except ValidationError as error:
-        messages_from(request, error)
-        return False
-    return True
 
 
 def _agenda_response(request: HttpRequest, meeting: Meeting, *, audited: bool = False) -> HttpResponse:
@@ -75,15 +62,11 @@ def agenda_item_add_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose a patient to add.")
         return redirect("mdt:meeting_detail", meeting.pk)
     patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=form.cleaned_data["patient"])
-    try:
-        agenda_item_add(
-            meeting=meeting, patient=patient, by=request.user, reason=form.cleaned_data["reason"],
-            source=AgendaItem.Source.SUGGESTED,
-        )  # fmt: skip
-    except ValidationError as error:
-        messages_from(request, error)
-    else:
-        messages.success(request, f"{patient.display_name} added to the agenda.")
+    run_service(
+        request, agenda_item_add, meeting=meeting, patient=patient, by=request.user,
+        reason=form.cleaned_data["reason"], source=AgendaItem.Source.SUGGESTED,
+        success=f"{patient.display_name} added to the agenda.",
+    )  # fmt: skip
     return redirect("mdt:meeting_detail", meeting.pk)
 
 
@@ -92,7 +75,7 @@ def agenda_item_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 def agenda_item_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for(request, pk)
     meeting = item.meeting
-    audited = _done(request, agenda_item_remove, item=item, by=request.user)  # the service audits it
+    audited = run_service(request, agenda_item_remove, item=item, by=request.user)  # the service audits it
     return _agenda_response(request, meeting, audited=audited)
 
 
@@ -102,7 +85,7 @@ def agenda_item_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for(request, pk)
     direction = request.POST.get("direction")
     if direction in {"up", "down"}:
-        _done(request, agenda_item_move, item=item, direction=direction, by=request.user)
+        run_service(request, agenda_item_move, item=item, direction=direction, by=request.user)
     return _agenda_response(request, item.meeting)
 
 
@@ -115,7 +98,7 @@ def agenda_item_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = AgendaItemUpdateForm(request.POST, presenters=presenters)
     audited = False
     if form.is_valid():
-        audited = _done(request, agenda_item_update, item=item, by=request.user, **form.cleaned_data)
+        audited = run_service(request, agenda_item_update, item=item, by=request.user, **form.cleaned_data)
     else:
         messages.error(request, "Give the minutes (1 to 120) and a presenter from the MDT's members.")
     return _agenda_response(request, item.meeting, audited=audited)
@@ -127,7 +110,9 @@ def agenda_reorder_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = meeting_for(request, pk)
     form = AgendaOrderForm(request.POST)
     if form.is_valid():
-        _done(request, agenda_reorder, meeting=meeting, item_ids=form.cleaned_data["order"], by=request.user)
+        run_service(
+            request, agenda_reorder, meeting=meeting, item_ids=form.cleaned_data["order"], by=request.user
+        )
     else:
         messages.error(request, "Give the item ids separated by commas.")
     return _agenda_response(request, meeting)

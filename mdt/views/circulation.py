@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +20,7 @@ from mdt.models import AgendaItem, Circulation, Meeting, MeetingDocument
 from mdt.services.circulation import circulation_resend
 from mdt.services.packs import meeting_document_source_hash, meeting_documents_for
 from mdt.tasks import circulate_agenda_task, meeting_document_request
+from mdt.views.meetings import run_service
 from pcn.audit import audit
 from pcn.permissions import Perm, permission_required
 
@@ -119,12 +119,8 @@ def circulation_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    try:
-        circulation_resend(circulation=circulation, by=request.user)
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
-    else:
-        messages.success(request, f"Sent again to {circulation.email}.")
+    success = f"Sent again to {circulation.email}."
+    run_service(request, circulation_resend, circulation=circulation, by=request.user, success=success)
     return redirect("mdt:circulation_list", circulation.meeting_id)
 
 

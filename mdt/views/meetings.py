@@ -10,6 +10,7 @@ An item whose patient they cannot see is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -37,9 +38,20 @@ def meeting_for(request: HttpRequest, pk: int) -> Meeting:
     )
 
 
-def messages_from(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
+def run_service(
+    request: HttpRequest, service: Callable[..., Any], *, success: str = "", **kwargs: Any
+) -> bool:
+    """Run the service: True when it went through (saying `success`, if given); a refusal becomes
+    error messages."""
+    try:
+        service(**kwargs)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return False
+    if success:
+        messages.success(request, success)
+    return True
 
 
 def agenda_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
@@ -105,15 +117,10 @@ def meeting_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"starts_on": local.date(), "start_time": local.time().replace(second=0)},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            meeting_move(
-                meeting=meeting, starts_at=form.starts_at(), by=request.user,
-                place=form.cleaned_data["place"] or None,
-            )  # fmt: skip
-        except ValidationError as error:
-            messages_from(request, error)
-        else:
-            messages.success(request, "Meeting moved: the members have been emailed.")
+        run_service(
+            request, meeting_move, meeting=meeting, starts_at=form.starts_at(), by=request.user,
+            place=form.cleaned_data["place"] or None, success="Meeting moved: the members have been emailed.",
+        )  # fmt: skip
         return redirect("mdt:meeting_detail", meeting.pk)
     return render(request, "mdt/meeting_move.html", {"meeting": meeting, "form": form})
 
@@ -122,11 +129,7 @@ def meeting_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = meeting_for(request, pk)
     if request.method == "POST":
-        try:
-            meeting_cancel(meeting=meeting, by=request.user)
-        except ValidationError as error:
-            messages_from(request, error)
-        else:
-            messages.success(request, "Meeting cancelled: the members have been emailed.")
+        success = "Meeting cancelled: the members have been emailed."
+        run_service(request, meeting_cancel, meeting=meeting, by=request.user, success=success)
         return redirect(reverse("mdt:meeting_detail", args=[meeting.pk]))
     return render(request, "mdt/meeting_cancel.html", {"meeting": meeting})

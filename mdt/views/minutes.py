@@ -23,6 +23,7 @@ from mdt.models import Action, AgendaItem, Meeting
 from mdt.services.actions import action_create
 from mdt.services.minutes import addendum_add, attendance_set, discussion_save, minutes_sign_off
 from mdt.views.agenda import item_for
+from mdt.views.meetings import run_service
 from pcn.audit import audit
 from pcn.permissions import Perm, has_perm, permission_required
 
@@ -98,11 +99,10 @@ def minutes_view(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied
         form = AttendanceForm(request.POST, meeting=meeting)
         if form.is_valid():
-            try:
-                attendance_set(meeting=meeting, by=request.user, **form.service_kwargs())
-                messages.success(request, "Attendance saved.")
-            except ValidationError as error:
-                messages.error(request, error.messages[0])
+            run_service(
+                request, attendance_set, meeting=meeting, by=request.user, **form.service_kwargs(),
+                success="Attendance saved.",
+            )  # fmt: skip
         return redirect("mdt:minutes", meeting.pk)
     context = _minutes_context(request, meeting)
     patient_ids = [row["item"].patient_id for row in context["rows"]]

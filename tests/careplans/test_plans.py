@@ -1,6 +1,5 @@
 """Care plans: the version life cycle, optimistic locking, compare, the PDFs, coding, scoping."""
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,38 +7,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from careplans.models import CarePlanVersion, Goal, SupportNeed
 from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import ActivationMeasure, CodingEntry, LongTermCondition
 from pcn.models import AuditEvent
+from tests.careplans.plan_helpers import agree, edit_post, pdf_response_text
+from tests.conftest import send_form
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _agree(version, user):
-    return care_plan_agree(
-        version=version,
-        agreed_on=timezone.localdate(),
-        agreed_how="in_person",
-        agreed_with="patient",
-        by=user,
-    )
-
-
-def _edit_post(version, **changes):
-    data = {
-        "lock_version": str(version.lock_version),
-        "respect_status": "not_discussed",
-        "goals-TOTAL_FORMS": "1", "goals-INITIAL_FORMS": "0", "goals-MIN_NUM_FORMS": "0",
-        "goals-MAX_NUM_FORMS": "1000", "goals-0-goal": "Walk to the shop",
-        "needs-TOTAL_FORMS": "1", "needs-INITIAL_FORMS": "0", "needs-MIN_NUM_FORMS": "0",
-        "needs-MAX_NUM_FORMS": "1000", "needs-0-domain": "loneliness", "needs-0-need": "Lonely at weekends",
-    }  # fmt: skip
-    data.update(changes)
-    return data
 
 
 def test_first_draft_is_prefilled_from_conditions_and_coordinator(patient, coordinator):
@@ -57,7 +34,7 @@ def test_life_cycle_draft_agreed_superseded(patient, coordinator):
     first = care_plan_draft(patient=patient, by=user)
     care_plan_save(version=first, data={"about_me": "I love gardening"}, lock_version=0, by=user,
                    goals=[{"goal": "Walk to the shop"}], support_needs=[{"domain": "carer", "need": "Respite"}])  # fmt: skip
-    _agree(first, user)
+    agree(first, user)
     first.refresh_from_db()
     assert first.status == CarePlanVersion.Status.AGREED
     with pytest.raises(ValidationError) as refused:
@@ -69,7 +46,7 @@ def test_life_cycle_draft_agreed_superseded(patient, coordinator):
     assert [g.goal for g in second.goals.all()] == ["Walk to the shop"]
     assert [n.need for n in second.support_needs.all()] == ["Respite"]
     assert Goal.objects.count() == 2 and SupportNeed.objects.count() == 2  # copies, not moves
-    _agree(second, user)
+    agree(second, user)
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("superseded", "agreed")
@@ -97,10 +74,9 @@ def test_stale_save_in_the_form_keeps_the_users_text(sign_in_as, patient, coordi
     client = sign_in_as(coordinator)
     draft = care_plan_draft(patient=patient, by=coordinator.user)
     url = reverse("careplans:edit", args=[draft.pk])
-    assert client.get(url).status_code == 200
-    response = client.post(url, _edit_post(draft, about_me="Mine first"))
+    response = send_form(client, url, edit_post(draft, about_me="Mine first"))
     assert response.status_code == 302
-    response = client.post(url, _edit_post(draft, about_me="My words, not lost"))  # the old lock_version
+    response = client.post(url, edit_post(draft, about_me="My words, not lost"))  # the old lock_version
     assert response.status_code == 200
     page = response.content.decode()
     assert "Someone else saved this plan since you opened it: your changes are below, not saved" in page
@@ -114,7 +90,7 @@ def test_compare_lists_changed_sections_and_goals(patient, coordinator):
     user = coordinator.user
     first = care_plan_draft(patient=patient, by=user)
     care_plan_save(version=first, data={"about_me": "Old"}, lock_version=0, by=user, goals=[{"goal": "Swim"}])
-    _agree(first, user)
+    agree(first, user)
     second = care_plan_draft(patient=patient, by=user)
     care_plan_save(version=second, data={"about_me": "New"}, lock_version=second.lock_version, by=user,
                    goals=[{"goal": "Walk"}])  # fmt: skip
@@ -148,21 +124,16 @@ def test_plan_page_shows_pam_and_start_editing_makes_a_draft(sign_in_as, patient
     assert response["Location"] == reverse("careplans:edit", args=[draft.pk])
 
 
-def _pdf_text(response) -> str:
-    assert response["Content-Type"] == "application/pdf"
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
-
-
 def test_pdfs_contain_the_sections_and_the_persons_words(sign_in_as, patient, coordinator):
     user = coordinator.user
     draft = care_plan_draft(patient=patient, by=user)
     care_plan_save(version=draft, data={"about_me": "I was a nurse for forty years",
                    "contingency_plan": "If I fall, call my daughter"}, lock_version=0, by=user,
                    goals=[{"goal": "Dance at my granddaughter's wedding"}])  # fmt: skip
-    _agree(draft, user)
+    agree(draft, user)
     client = sign_in_as(coordinator)
     for name, params in (("careplans:pdf", ""), ("careplans:pdf", "?large=1"), ("careplans:staff_pdf", "")):
-        text = _pdf_text(client.get(reverse(name, args=[draft.pk]) + params))
+        text = pdf_response_text(client.get(reverse(name, args=[draft.pk]) + params))
         for words in ("About me", "I was a nurse for forty years", "If I fall, call my daughter", "wedding"):
             assert words in text
         assert "Page 1 of" in text and "Version 1" in text

@@ -1,21 +1,21 @@
 """Goals and support needs in the care plan editor link to the patient's own signposting records."""
 
-import io
 from datetime import date
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
-from pypdf import PdfReader
 
 from careplans.models import Goal, SupportNeed
-from careplans.services.plans import care_plan_agree, care_plan_draft, care_plan_save
+from careplans.services.plans import care_plan_draft, care_plan_save
 from caseload.models import Service, Signposting
+from tests.careplans.plan_helpers import agree, edit_post, pdf_response_text
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
+
+GOAL = "Get out of the house once a week"
 
 
 @pytest.fixture
@@ -44,19 +44,6 @@ def someone_elses(patient, coordinator, befriending) -> Signposting:
     )
 
 
-def _edit_post(version, **changes):
-    data = {
-        "lock_version": str(version.lock_version),
-        "respect_status": "not_discussed",
-        "goals-TOTAL_FORMS": "1", "goals-INITIAL_FORMS": "0", "goals-MIN_NUM_FORMS": "0",
-        "goals-MAX_NUM_FORMS": "1000", "goals-0-goal": "Get out of the house once a week",
-        "needs-TOTAL_FORMS": "1", "needs-INITIAL_FORMS": "0", "needs-MIN_NUM_FORMS": "0",
-        "needs-MAX_NUM_FORMS": "1000", "needs-0-domain": "loneliness", "needs-0-need": "Lonely at weekends",
-    }  # fmt: skip
-    data.update(changes)
-    return data
-
-
 def _as_the_browser_sends_it(response, **changes):
     """The edit page's form sent back unchanged (each field's shown value), then `changes`."""
     context = response.context
@@ -71,21 +58,6 @@ def _as_the_browser_sends_it(response, **changes):
                 data[field.html_name] = "on" if value is True else str(value)
     data.update(changes)
     return data
-
-
-def _agree(version, user):
-    care_plan_agree(
-        version=version,
-        agreed_on=timezone.localdate(),
-        agreed_how="in_person",
-        agreed_with="patient",
-        by=user,
-    )
-
-
-def _pdf_text(response) -> str:
-    assert response["Content-Type"] == "application/pdf"
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
 
 
 def test_the_select_offers_only_the_patients_records_newest_first(
@@ -133,12 +105,13 @@ def test_the_link_is_saved_survives_a_second_save_and_a_new_draft(
     draft = care_plan_draft(patient=patient, by=coordinator.user)
     url = reverse("careplans:edit", args=[draft.pk])
     response = client.post(
-        url, _edit_post(draft, **{"goals-0-signposting": signposted.pk, "needs-0-signposting": signposted.pk})
+        url,
+        edit_post(
+            draft, goal=GOAL, **{"goals-0-signposting": signposted.pk, "needs-0-signposting": signposted.pk}
+        ),
     )
     assert response.status_code == 302
-    assert [(g.goal, g.signposting) for g in draft.goals.all()] == [
-        ("Get out of the house once a week", signposted)
-    ]
+    assert [(g.goal, g.signposting) for g in draft.goals.all()] == [(GOAL, signposted)]
     assert [(n.need, n.signposting) for n in draft.support_needs.all()] == [
         ("Lonely at weekends", signposted)
     ]
@@ -153,7 +126,7 @@ def test_the_link_is_saved_survives_a_second_save_and_a_new_draft(
     assert [n.signposting for n in draft.support_needs.all()] == [signposted]
 
     # A new draft made from the agreed version copies the links, and its page shows them chosen.
-    _agree(draft, coordinator.user)
+    agree(draft, coordinator.user)
     second = care_plan_draft(patient=patient, by=coordinator.user)
     assert second.number == 2
     assert [g.signposting for g in second.goals.all()] == [signposted]
@@ -166,7 +139,7 @@ def test_unlinking_saves_none(sign_in_as, patient, coordinator, signposted):
     client = sign_in_as(coordinator)
     draft = care_plan_draft(patient=patient, by=coordinator.user)
     url = reverse("careplans:edit", args=[draft.pk])
-    client.post(url, _edit_post(draft, **{"goals-0-signposting": signposted.pk}))
+    client.post(url, edit_post(draft, goal=GOAL, **{"goals-0-signposting": signposted.pk}))
     opened = client.get(url)
     assert (
         client.post(url, _as_the_browser_sends_it(opened, **{"goals-0-signposting": ""})).status_code == 302
@@ -181,7 +154,7 @@ def test_another_patients_record_is_refused_and_nothing_saved(
     draft = care_plan_draft(patient=patient, by=coordinator.user)
     response = sign_in_as(coordinator).post(
         reverse("careplans:edit", args=[draft.pk]),
-        _edit_post(draft, about_me="Changed", **{name: someone_elses.pk}),
+        edit_post(draft, goal=GOAL, about_me="Changed", **{name: someone_elses.pk}),
     )
     assert response.status_code == 200
     formset = response.context[name.split("-")[0]]
@@ -197,20 +170,20 @@ def test_plan_page_and_pdfs_show_the_linked_service(sign_in_as, patient, coordin
     user = coordinator.user
     draft = care_plan_draft(patient=patient, by=user)
     care_plan_save(version=draft, data={}, lock_version=0, by=user,
-                   goals=[{"goal": "Get out of the house once a week", "signposting": signposted}],
+                   goals=[{"goal": GOAL, "signposting": signposted}],
                    support_needs=[{"domain": "loneliness", "need": "Lonely at weekends", "signposting": signposted}])  # fmt: skip
-    _agree(draft, user)
+    agree(draft, user)
     client = sign_in_as(coordinator)
 
     page = client.get(reverse("careplans:plan", args=[patient.pk])).content.decode()
     assert page.count("Service: Age UK Befriending (signposted 3 March 2025, not known yet)") == 2
 
     # Compared without spaces: a long web address may wrap in the PDF.
-    text = "".join(_pdf_text(client.get(reverse("careplans:pdf", args=[draft.pk]))).split())
+    text = "".join(pdf_response_text(client.get(reverse("careplans:pdf", args=[draft.pk]))).split())
     shown = "Service: Age UK Befriending, phone 0300 123 4567, website www.ageuk.org.uk/befriending"
     assert text.count("".join(shown.split())) == 2
 
-    staff = " ".join(_pdf_text(client.get(reverse("careplans:staff_pdf", args=[draft.pk]))).split())
+    staff = " ".join(pdf_response_text(client.get(reverse("careplans:staff_pdf", args=[draft.pk]))).split())
     assert staff.count("Age UK Befriending") == 2
 
 

@@ -5,7 +5,6 @@ that other features' tests would also load.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -58,14 +57,6 @@ def pcn_manager(sample_practices) -> Person:
     for practice in sample_practices[1:]:
         person.user.memberships.create(practice=practice, role=Role.MANAGER)
     return person
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    """Uploads and reports go under a temporary MEDIA_ROOT, not var/media (each import test module
-    uses it for every test: `pytestmark = [..., pytest.mark.usefixtures("media_root")]`)."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

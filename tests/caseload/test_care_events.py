@@ -22,6 +22,7 @@ from mdt.models import MeetingSeries
 from pcn.models import AuditEvent
 from pcn.nhs_number import synthetic_sequence
 from pcn.working_days import add_working_days
+from tests.conftest import assert_error_summary
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,10 +131,7 @@ def test_record_form_refuses_a_future_date_with_the_error_summary(sign_in_as, co
         reverse("caseload:care_event_add", args=[patient.pk]),
         {"kind": "", "occurred_on": tomorrow.isoformat()},
     )
-    assert response.status_code == 200
-    assert "nhsuk-error-summary" in response.text
-    assert "Select what happened" in response.text
-    assert "The date and time must be now or in the past" in response.text
+    assert_error_summary(response, "Select what happened", "The date and time must be now or in the past")
     assert CareEvent.objects.count() == 0
 
 

@@ -19,6 +19,12 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 12, 21, 10, 0, tzinfo=UTC)  # Monday 21 December 2026
 
 
+def assert_no_second_admission(patient, home, moved_in_on: date, *, by) -> None:
+    """Setting the home records no admission: the patient still has the one care event."""
+    assert patient_care_home_set(patient=patient, care_home=home, moved_in_on=moved_in_on, by=by) is None
+    assert CareEvent.objects.filter(patient=patient).count() == 1
+
+
 @time_machine.travel(NOW, tick=False)
 def test_move_in_records_an_acknowledged_admission_and_starts_the_pcsp_clock(patient, coordinator):
     home = CareHomeFactory(practice=patient.practice, name="Beech House")
@@ -46,13 +52,7 @@ def test_move_in_records_an_acknowledged_admission_and_starts_the_pcsp_clock(pat
     assert AuditEvent.objects.filter(action="patient.care_home", patients=patient).count() == 1
 
     # Saving the same home and date again records no second admission.
-    assert (
-        patient_care_home_set(
-            patient=patient, care_home=home, moved_in_on=date(2026, 12, 18), by=coordinator.user
-        )
-        is None
-    )
-    assert CareEvent.objects.filter(patient=patient).count() == 1
+    assert_no_second_admission(patient, home, date(2026, 12, 18), by=coordinator.user)
 
 
 @time_machine.travel(NOW, tick=False)
@@ -62,13 +62,7 @@ def test_a_feed_admission_on_the_same_day_is_not_doubled(patient, coordinator):
         patient=patient, nhs_number=patient.nhs_number, kind=CareEvent.Kind.CARE_HOME_ADMISSION,
         occurred_at=datetime(2026, 12, 17, 15, 0, tzinfo=UTC), provider="From the feed",
     )  # fmt: skip
-    assert (
-        patient_care_home_set(
-            patient=patient, care_home=home, moved_in_on=date(2026, 12, 17), by=coordinator.user
-        )
-        is None
-    )
-    assert CareEvent.objects.filter(patient=patient).count() == 1
+    assert_no_second_admission(patient, home, date(2026, 12, 17), by=coordinator.user)
 
 
 @time_machine.travel(NOW, tick=False)

@@ -11,6 +11,7 @@ from caseload.forms.contacts import ContactForm
 from caseload.models import CaseloadEpisode, CodingEntry, Contact
 from caseload.services.contacts import contact_record
 from pcn.models import AuditEvent
+from tests.conftest import assert_error_summary, send_form
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,8 +148,7 @@ def test_contact_add_view_records_and_audits(sign_in_as, coordinator, patient):
     episode = CaseloadEpisodeFactory(patient=patient, coordinator=coordinator.user)
     client = sign_in_as(coordinator)
     url = reverse("caseload:contact_add", args=[patient.pk])
-    assert client.get(url).status_code == 200
-    response = client.post(url, VALID)
+    response = send_form(client, url, VALID)
     assert response.status_code == 302
     assert response["Location"] == patient.get_absolute_url()
     contact = Contact.objects.get()
@@ -166,10 +166,7 @@ def test_contact_add_view_shows_the_error_summary_and_saves_nothing(sign_in_as, 
     response = client.post(
         reverse("caseload:contact_add", args=[patient.pk]), VALID | {"duration_minutes": "0"}
     )
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "nhsuk-error-summary" in content
-    assert "Duration must be at least 1 minute" in content
+    assert_error_summary(response, "Duration must be at least 1 minute")
     assert Contact.objects.count() == 0
     assert CodingEntry.objects.count() == 0
 

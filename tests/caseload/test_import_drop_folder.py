@@ -6,27 +6,21 @@ import csv
 import io
 import os
 import shutil
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from caseload.models import ImportBatch, Patient, RiskSnapshot
 from caseload.services.import_runs import population_import_drop_folder_sweep
 from caseload.tasks import population_import_sweep_task
-from pcn.celery import app as celery_app
 from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import CANONICAL_HEADER, ICB_SAMPLE, canonical_row, write_csv
+from tests.celery_worker import celery_worker
 
 pytest_plugins = ["tests.caseload.import_fixtures"]
 pytestmark = pytest.mark.usefixtures("media_root")
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -117,66 +111,21 @@ def test_the_sweep_is_on_the_beat_schedule():
     assert population_import_sweep_task.name == entry["task"]
 
 
+def imported() -> bool:
+    batch = ImportBatch.objects.first()
+    return batch is not None and batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.FAILED)
+
+
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_drop_folder_through_a_real_celery_worker(drop, profiles, sample_practices, tmp_path):
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.fail("This test needs Redis: set REDIS_URL (make test does)")
     age(shutil.copy(ICB_SAMPLE, drop / "icb-risk" / "extract.csv"))
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": redis_url,
-        "IMPORT_DROP_DIR": str(drop),
-        "IMPORT_DROP_MIN_AGE_SECONDS": "0",
-        "MEDIA_ROOT": str(tmp_path / "worker-media"),
-        "HTTPS": "0",
-        "DB_CONN_MAX_AGE": "0",
-    }
-    log = (tmp_path / "worker.log").open("w")
-    celery = str(Path(sys.executable).with_name("celery"))
-    name = f"import-test-{uuid.uuid4().hex[:8]}@%h"
-    arguments = [
-        celery,
-        "-A",
-        "pcn",
-        "worker",
-        "-P",
-        "solo",
-        "--concurrency",
-        "1",
-        "-n",
-        name,
-        "--loglevel",
-        "INFO",
-    ]
-    arguments += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    celery_app.control.purge()  # messages other tests left on the broker are not this test's business
-    worker = subprocess.Popen(arguments, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
+    env = {"IMPORT_DROP_DIR": str(drop), "IMPORT_DROP_MIN_AGE_SECONDS": "0"}
+    with celery_worker(tmp_path, name="import-test", **env) as worker:
         population_import_sweep_task.delay()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            batch = ImportBatch.objects.first()
-            if batch is not None and batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.FAILED):
-                break
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-            time.sleep(0.5)
-        else:
-            pytest.fail(
-                "The worker did not import the file within 60 s:\n" + (tmp_path / "worker.log").read_text()
-            )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        worker.wait_until(imported, what="import the file")
 
+    batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.DONE, batch.error_message
     assert batch.counts == {"rows": 60, "new": 60, "updated": 0, "unchanged": 0, "invalid": 0}
     assert Patient.objects.count() == 60

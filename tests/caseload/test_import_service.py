@@ -190,10 +190,16 @@ def test_xlsx_with_typed_cells_imports_like_the_csv(profiles, sample_practices, 
     assert Patient.objects.get(nhs_number="9990010072").date_of_birth == date(1968, 11, 26)
 
 
-def test_cp1252_file_reads_with_a_cp1252_profile(profiles, practice_a, tmp_path):
+def canonical_reading(profiles, encoding: str) -> ImportProfile:
+    """The canonical profile, set to read files in `encoding`."""
     profile = profiles["canonical"]
-    profile.encoding = ImportProfile.Encoding.CP1252
+    profile.encoding = encoding
     profile.save()
+    return profile
+
+
+def test_cp1252_file_reads_with_a_cp1252_profile(profiles, practice_a, tmp_path):
+    profile = canonical_reading(profiles, ImportProfile.Encoding.CP1252)
     path = write_csv(
         tmp_path / "excel.csv",
         CANONICAL_HEADER,
@@ -441,9 +447,7 @@ def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252
 
 
 def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, practice_a, tmp_path):
-    profile = profiles["canonical"]
-    profile.encoding = ImportProfile.Encoding.UTF8
-    profile.save()
+    profile = canonical_reading(profiles, ImportProfile.Encoding.UTF8)
     path = write_csv(
         tmp_path / "f.csv",
         CANONICAL_HEADER,
@@ -463,9 +467,7 @@ def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, pr
 
 
 def test_cp1252_profile_refuses_a_utf8_file_with_a_bom(profiles, practice_a, tmp_path):
-    profile = profiles["canonical"]
-    profile.encoding = ImportProfile.Encoding.CP1252
-    profile.save()
+    profile = canonical_reading(profiles, ImportProfile.Encoding.CP1252)
     path = tmp_path / "f.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (CANONICAL_HEADER + "\r\n" + canonical_row(N1)).encode())
 

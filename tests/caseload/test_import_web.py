@@ -18,12 +18,7 @@ from caseload.tasks import population_import_preview_task, population_import_run
 from pcn.audit import audit
 from pcn.models import AuditEvent, Role
 from pcn.nhs_number import synthetic_sequence
-from tests.caseload.import_helpers import (
-    CANONICAL_HEADER,
-    ICB_SAMPLE,
-    canonical_row,
-    state,
-)
+from tests.caseload.import_helpers import CANONICAL_HEADER, ICB_SAMPLE, canonical_row, state
 from tests.conftest import make_person, sign_in
 
 pytest_plugins = ["tests.caseload.import_fixtures"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from caseload.forms.pam import ActivationForm
 from caseload.models import ActivationMeasure, CodingEntry, Task, pam_level
 from caseload.services.pam import activation_record, pam_change
+from tests.conftest import assert_error_summary, send_form
 from tests.factories import CaseloadEpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,8 +119,7 @@ def test_coding_entry_has_the_pam_id_and_the_level_in_the_term(patient, coordina
 def test_pam_add_view_records_and_returns_to_the_patient(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
     url = reverse("caseload:pam_add", args=[patient.pk])
-    assert client.get(url).status_code == 200
-    response = client.post(url, {"score": "55.2", "measured_on": "2025-03-10"})
+    response = send_form(client, url, {"score": "55.2", "measured_on": "2025-03-10"})
     assert response.status_code == 302
     assert response["Location"] == patient.get_absolute_url()
     assert list(ActivationMeasure.objects.values_list("score", "level", "measured_by")) == [
@@ -132,10 +132,7 @@ def test_pam_add_view_refuses_out_of_range_with_the_error_summary(sign_in_as, co
     response = client.post(
         reverse("caseload:pam_add", args=[patient.pk]), {"score": "100.1", "measured_on": "2025-03-10"}
     )
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "nhsuk-error-summary" in content
-    assert "The PAM score must be 100 or less" in content
+    assert_error_summary(response, "The PAM score must be 100 or less")
     assert ActivationMeasure.objects.count() == 0
     assert Task.objects.count() == 0
     assert CodingEntry.objects.count() == 0

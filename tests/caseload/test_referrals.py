@@ -18,6 +18,7 @@ from caseload.services.referrals import (
 )
 from mdt.models import MeetingSeries
 from pcn.models import AuditEvent
+from tests.conftest import assert_error_summary
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -231,12 +232,10 @@ def test_referral_form_errors_use_the_error_summary(sign_in_as, coordinator, pat
         reverse("caseload:referral_add", args=[patient.pk]),
         {"referral_type": frailty.pk, "received_on": future, "referrer_email": "not-an-email"},
     )
-    assert response.status_code == 200
-    text = response.text
-    assert "nhsuk-error-summary" in text
-    for message in ("Select who referred", "Enter the referrer&#x27;s name", "Enter the reason for the referral",
-                    "The date received must be today or in the past", "Enter an email address in the correct format"):  # fmt: skip
-        assert message in text
+    assert_error_summary(
+        response, "Select who referred", "Enter the referrer&#x27;s name", "Enter the reason for the referral",
+        "The date received must be today or in the past", "Enter an email address in the correct format",
+    )  # fmt: skip
     assert Referral.objects.count() == 0
 
 

@@ -13,22 +13,13 @@ from mdt.models import Action, ActionChase
 from mdt.services.actions import action_cancel, action_complete, action_create
 from mdt.services.chasing import actions_chase
 from mdt.tasks import actions_chase_task
+from tests.conftest import send_form
 from tests.factories import PatientFactory
-from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
+from tests.mdt.minutes_fixtures import add_external, add_item
 
 pytestmark = pytest.mark.django_db
 
 DUE = date(2025, 3, 11)
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a):
-    return make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
-
-
-@pytest.fixture
-def item(meeting, patient):
-    return add_item(meeting, patient)
 
 
 @pytest.fixture
@@ -98,8 +89,7 @@ def test_an_action_has_one_owner(item, coordinator, meeting):
 def test_close_view_confirms_then_closes(sign_in_as, coordinator, action):
     client = sign_in_as(coordinator)
     url = reverse("mdt:action_close", args=[action.pk])
-    assert client.get(url).status_code == 200
-    response = client.post(url, {"decision": "cancel", "note": "No longer needed"})
+    response = send_form(client, url, {"decision": "cancel", "note": "No longer needed"})
     assert response.status_code == 302
     action.refresh_from_db()
     assert (action.status, action.closed_note) == ("cancelled", "No longer needed")

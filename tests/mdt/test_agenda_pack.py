@@ -15,29 +15,18 @@ from mdt.services.packs import meeting_document_render, meeting_document_source_
 from mdt.tasks import meeting_document_request
 from pcn.models import AuditEvent
 from pcn.nhs_number import format_nhs_number
+from tests.conftest import pdf_text
 from tests.factories import PatientFactory
-from tests.mdt.minutes_fixtures import add_item, make_meeting
+from tests.mdt.minutes_fixtures import add_item
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 PACK = MeetingDocument.Kind.AGENDA_PACK
 
 
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a):
-    return make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
-
-
-def pdf_text(document: MeetingDocument) -> str:
+def document_text(document: MeetingDocument) -> str:
     with document.file.open("rb") as pdf:
-        reader = PdfReader(io.BytesIO(pdf.read()))
-    return "\n".join(page.extract_text() for page in reader.pages)
+        return pdf_text(pdf.read())
 
 
 def test_the_pack_names_each_patient_with_their_nhs_number(meeting, practice_a):
@@ -56,7 +45,7 @@ def test_the_pack_names_each_patient_with_their_nhs_number(meeting, practice_a):
 
     assert document.state == MeetingDocument.State.READY
     assert document.rendered_at is not None
-    text = pdf_text(document)
+    text = document_text(document)
     for patient in patients:
         assert patient.full_name in text
         assert format_nhs_number(patient.nhs_number) in text
@@ -81,7 +70,7 @@ def test_an_unchanged_agenda_is_not_rendered_again_and_a_changed_one_is(meeting,
     assert changed.source_hash == meeting_document_source_hash(meeting=meeting, kind=PACK)
     assert changed.file.name != first_file
     assert not changed.file.storage.exists(first_file)
-    assert "New falls since the last meeting" in pdf_text(changed)
+    assert "New falls since the last meeting" in document_text(changed)
     assert MeetingDocument.objects.filter(meeting=meeting).count() == 1
 
 
@@ -102,7 +91,7 @@ def test_request_marks_rendering_and_enqueues_after_commit(
 def test_minutes_pdf_has_each_item(meeting, patient):
     add_item(meeting, patient)
     document = meeting_document_render(meeting=meeting, kind=MeetingDocument.Kind.MINUTES)
-    text = pdf_text(document)
+    text = document_text(document)
     assert patient.full_name in text
     assert "Draft: not signed off by the chair." in text
 

@@ -3,15 +3,10 @@ email, claimed before sending), the PDF attached for external members only when 
 re-sending by hand, the beat sweep, and the whole path through a real Celery worker on Redis sending
 to a real SMTP server."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -27,25 +22,17 @@ from mdt.models import Circulation, Meeting, MeetingDocument
 from mdt.services.circulation import agenda_circulate, circulation_resend
 from mdt.services.packs import meeting_document_render
 from mdt.tasks import circulate_agenda_task, circulation_sweep, circulation_sweep_task
-from pcn.celery import app as celery_app
 from pcn.models import AuditEvent
+from tests.celery_worker import celery_worker
 from tests.factories import PatientFactory
 from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a, patient):
-    meeting = make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
+def meeting(meeting, patient):
+    """The shared meeting (tests/mdt/conftest.py) with a patient on the agenda and an external member."""
     add_item(meeting, patient)
     add_external(meeting, email="dn@community.example.test")
     return meeting
@@ -250,61 +237,24 @@ def smtp_server():
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_circulation_through_a_real_worker_and_smtp_server(meeting, smtp_server, tmp_path):
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.fail("This test needs Redis: set REDIS_URL (make test does)")
     controller, received = smtp_server
     meeting.series.attachments_to_external = True
     meeting.series.save()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": redis_url,
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(controller.port),
-        "EMAIL_USE_TLS": "0",
-        "MEDIA_ROOT": str(tmp_path / "worker-media"),
-        "HTTPS": "0",
-        "DB_CONN_MAX_AGE": "0",
-    }
-    log = (tmp_path / "worker.log").open("w")
-    celery = str(Path(sys.executable).with_name("celery"))
-    arguments = [celery, "-A", "pcn", "worker", "-P", "solo", "--concurrency", "1", "--loglevel", "INFO"]
-    arguments += [
-        "-n",
-        f"mdt-test-{uuid.uuid4().hex[:8]}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    # Messages other tests left on the broker are not this test's business.
-    celery_app.control.purge()
-    worker = subprocess.Popen(arguments, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
+    env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(controller.port), "EMAIL_USE_TLS": "0"}
+    with celery_worker(tmp_path, name="mdt-test", **env) as worker:
         # Twice, as a redelivery (or the sweep and a second beat) would.
         circulate_agenda_task.delay(meeting.pk)
         circulate_agenda_task.delay(meeting.pk)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if Circulation.objects.filter(sent_at__isnull=False).count() == 3 and len(received.messages) >= 3:
-                break
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-            time.sleep(0.5)
-        else:
-            pytest.fail("The worker did not circulate within 60 s:\n" + (tmp_path / "worker.log").read_text())
+        worker.wait_until(
+            lambda: (
+                Circulation.objects.filter(sent_at__isnull=False).count() == 3 and len(received.messages) >= 3
+            ),
+            what="circulate",
+        )
         # Let the second task run to the end too before counting.
         time.sleep(3)
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
 
-    worker_log = (tmp_path / "worker.log").read_text()
+    worker_log = worker.log()
     ours = [
         line for line in worker_log.splitlines() if "circulate_agenda_task" in line and "succeeded" in line
     ]

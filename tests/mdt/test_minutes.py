@@ -14,19 +14,9 @@ from mdt.services.minutes import addendum_add, attendance_set, discussion_save, 
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
-from tests.mdt.minutes_fixtures import add_external, add_item, make_meeting
+from tests.mdt.minutes_fixtures import add_external, add_item
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def meeting(clinical_lead, coordinator, practice_a):
-    return make_meeting(chair=clinical_lead.user, practice=practice_a, members=[coordinator.user])
-
-
-@pytest.fixture
-def item(meeting, patient):
-    return add_item(meeting, patient)
 
 
 def test_first_save_creates_the_discussion_at_version_1(item, coordinator):
@@ -163,30 +153,28 @@ def test_discussion_is_on_the_patients_timeline(item, coordinator):
 # --- Views ------------------------------------------------------------------------------------------
 
 
-def test_htmx_save_returns_the_items_partial(sign_in_as, coordinator, item):
-    client = sign_in_as(coordinator)
+def htmx_save(client, item, *, notes: str, outcome: str):
+    """The item's discussion form as htmx sends it, from a page that read version 0."""
     prefix = f"item-{item.pk}"
-    response = client.post(
+    return client.post(
         reverse("mdt:discussion_save", args=[item.pk]),
-        {f"{prefix}-notes": "Noted", f"{prefix}-outcome": "continue", f"{prefix}-version": "0"},
+        {f"{prefix}-notes": notes, f"{prefix}-outcome": outcome, f"{prefix}-version": "0"},
         headers={"HX-Request": "true"},
     )
+
+
+def test_htmx_save_returns_the_items_partial(sign_in_as, coordinator, item):
+    response = htmx_save(sign_in_as(coordinator), item, notes="Noted", outcome="continue")
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith(f'<section class="app-minutes-item" id="item-{item.pk}"')
     assert "<html" not in body
-    assert f'name="{prefix}-version" value="1"' in body
+    assert f'name="item-{item.pk}-version" value="1"' in body
 
 
 def test_htmx_stale_save_shows_both_texts(sign_in_as, coordinator, clinical_lead, item):
     discussion_save(item=item, notes="Stored text", outcome="", version=0, by=clinical_lead.user)
-    client = sign_in_as(coordinator)
-    prefix = f"item-{item.pk}"
-    response = client.post(
-        reverse("mdt:discussion_save", args=[item.pk]),
-        {f"{prefix}-notes": "My draft", f"{prefix}-outcome": "", f"{prefix}-version": "0"},
-        headers={"HX-Request": "true"},
-    )
+    response = htmx_save(sign_in_as(coordinator), item, notes="My draft", outcome="")
     body = response.content.decode()
     assert "Someone else saved this item" in body
     assert "Stored text" in body and "My draft" in body

@@ -29,23 +29,42 @@ def starts(series):
     )
 
 
-def test_weekly_across_the_october_clock_change_stays_13_00_local(series):
-    # Clocks go back on Sunday 26 October 2025: 13:00 BST is 12:00 UTC, 13:00 GMT is 13:00 UTC.
-    meetings_schedule(series=series, now=datetime(2025, 10, 13, 9, tzinfo=UTC))
-    assert starts(series) == [
-        datetime(2025, 10, 14, 12, tzinfo=UTC),
-        datetime(2025, 10, 21, 12, tzinfo=UTC),
-        datetime(2025, 10, 28, 13, tzinfo=UTC),
-        datetime(2025, 11, 4, 13, tzinfo=UTC),
-    ]
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
 
 
-def test_weekly_across_the_march_clock_change(series):
+Frequency = MeetingSeries.Frequency
+# id: (frequency, meetings ahead, when the schedule runs, the meetings' starts). The series meets on
+# Tuesdays at 13:00 London time: 12:00 UTC in summer time (BST), 13:00 UTC in winter (GMT).
+RULES = {
+    # Clocks go back on Sunday 26 October 2025.
+    "weekly across the October clock change stays 13:00 local": (
+        Frequency.WEEKLY, 4, [utc(2025, 10, 13, 9)],
+        [utc(2025, 10, 14, 12), utc(2025, 10, 21, 12), utc(2025, 10, 28, 13), utc(2025, 11, 4, 13)],
+    ),
     # Clocks go forward on Sunday 29 March 2026.
-    series.meetings_ahead = 2
+    "weekly across the March clock change": (
+        Frequency.WEEKLY, 2, [utc(2026, 3, 20, 9)], [utc(2026, 3, 24, 13), utc(2026, 3, 31, 12)],
+    ),
+    "fortnightly counts from the first meeting": (
+        Frequency.FORTNIGHTLY, 3, [utc(2025, 10, 13, 9), utc(2025, 10, 22, 9)],
+        [utc(2025, 10, 14, 12), utc(2025, 10, 28, 13), utc(2025, 11, 11, 13), utc(2025, 11, 25, 13)],
+    ),
+    # The first occurrence after Wednesday 8 October 2025 is Tuesday 14 October: the 2nd Tuesday.
+    "monthly keeps the weekday ordinal of the first": (
+        Frequency.MONTHLY, 3, [utc(2025, 10, 8, 9)],
+        [utc(2025, 10, 14, 12), utc(2025, 11, 11, 13), utc(2025, 12, 9, 13)],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("frequency", "ahead", "runs", "expected"), RULES.values(), ids=RULES.keys())
+def test_meetings_follow_the_series_rule(series, frequency, ahead, runs, expected):
+    series.frequency, series.meetings_ahead = frequency, ahead
     series.save()
-    meetings_schedule(series=series, now=datetime(2026, 3, 20, 9, tzinfo=UTC))
-    assert starts(series) == [datetime(2026, 3, 24, 13, tzinfo=UTC), datetime(2026, 3, 31, 12, tzinfo=UTC)]
+    for now in runs:
+        meetings_schedule(series=series, now=now)
+    assert starts(series) == expected
 
 
 def test_circulates_two_working_days_before_at_09_00_local(series):
@@ -68,33 +87,6 @@ def test_scheduling_twice_creates_nothing_more_and_keeps_moved_and_cancelled(ser
     # A week later one more occurrence falls within the four ahead.
     assert len(meetings_schedule(series=series, now=datetime(2025, 10, 20, 9, tzinfo=UTC))) == 1
     assert Meeting.objects.filter(series=series).count() == 5
-
-
-def test_fortnightly_counts_from_the_first_meeting(series):
-    series.frequency = MeetingSeries.Frequency.FORTNIGHTLY
-    series.meetings_ahead = 3
-    series.save()
-    meetings_schedule(series=series, now=datetime(2025, 10, 13, 9, tzinfo=UTC))
-    meetings_schedule(series=series, now=datetime(2025, 10, 22, 9, tzinfo=UTC))
-    assert starts(series) == [
-        datetime(2025, 10, 14, 12, tzinfo=UTC),
-        datetime(2025, 10, 28, 13, tzinfo=UTC),
-        datetime(2025, 11, 11, 13, tzinfo=UTC),
-        datetime(2025, 11, 25, 13, tzinfo=UTC),
-    ]
-
-
-def test_monthly_keeps_the_weekday_ordinal_of_the_first(series):
-    series.frequency = MeetingSeries.Frequency.MONTHLY
-    series.meetings_ahead = 3
-    series.save()
-    # The first occurrence after Wednesday 8 October 2025 is Tuesday 14 October: the 2nd Tuesday.
-    meetings_schedule(series=series, now=datetime(2025, 10, 8, 9, tzinfo=UTC))
-    assert starts(series) == [
-        datetime(2025, 10, 14, 12, tzinfo=UTC),
-        datetime(2025, 11, 11, 13, tzinfo=UTC),
-        datetime(2025, 12, 9, 13, tzinfo=UTC),
-    ]
 
 
 def test_inactive_series_gets_no_meetings(series):

@@ -3,14 +3,12 @@ them opens and works it, seeing only their own practices' patients — on the ag
 suggestions, the minutes, the pack and the counts — and gets 404 for anything about another
 practice's patient. A clinical lead at every practice sees and signs off the whole meeting."""
 
-import io
 from datetime import time, timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from caseload.models import CareEvent
 from mdt.models import Action, AgendaItem, Discussion, ExternalMember, Meeting, MeetingDocument, MeetingSeries
@@ -18,19 +16,13 @@ from mdt.services.circulation import agenda_circulate
 from mdt.services.packs import meeting_document_render
 from pcn.models import AuditEvent, Role
 from pcn.nhs_number import format_nhs_number
-from tests.conftest import make_person
+from tests.conftest import make_person, pdf_text
 from tests.factories import MembershipFactory, PatientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 pytest_plugins = ["tests.caseload.import_fixtures"]
 
 PACK = MeetingDocument.Kind.AGENDA_PACK
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -69,10 +61,6 @@ def theirs(meeting, practice_b):
     return AgendaItem.objects.create(
         meeting=meeting, patient=patient, source="added", reason="Confused at night", position=2
     )
-
-
-def pdf_text(content: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def positions(meeting) -> list[tuple[int, int]]:
