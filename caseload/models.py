@@ -271,7 +271,9 @@ class ImportProfile(models.Model):
     )
     description = models.TextField(blank=True)
     column_map = models.JSONField(
-        default=dict, blank=True, help_text="Source column heading → field name (caseload.services.import_files.FIELDS)."
+        default=dict,
+        blank=True,
+        help_text="Source column heading → field name (caseload.services.import_files.FIELDS).",
     )
     date_formats = models.JSONField(
         default=list, blank=True, help_text="strptime formats, tried in order, e.g. %d/%m/%Y."

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('caseload', '0016_shipped_import_profiles_detect_encoding'),
+        ("caseload", "0016_shipped_import_profiles_detect_encoding"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='importprofile',
-            name='column_map',
-            field=models.JSONField(blank=True, default=dict, help_text='Source column heading → field name (caseload.services.import_files.FIELDS).'),
+            model_name="importprofile",
+            name="column_map",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Source column heading → field name (caseload.services.import_files.FIELDS).",
+            ),
         ),
     ]

@@ -7,7 +7,7 @@ import time_machine
 
 from caseload.models import CaseloadEpisode
 from pcn.audit import audit
-from reporting.periods import PeriodKind, Period, last_twelve_months, month, qof_year, qof_year_of
+from reporting.periods import Period, PeriodKind, last_twelve_months, month, qof_year, qof_year_of
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import CaseloadEpisodeFactory, PatientFactory, UserFactory
