@@ -38,5 +38,6 @@ urlpatterns = [
     path("mdt/", include("mdt.urls")),
     path("care-plans/", include("careplans.urls")),
     path("recall/", include("recall.urls")),
+    path("reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -337,6 +337,11 @@ MATRIX: dict[str, Spec] = {
     "careplans:ehch": Spec(roles=PATIENT_ROLES),
     "careplans:ehch_export": Spec(roles=PATIENT_ROLES),
     "careplans:review": Spec(roles=CASELOAD_ROLES, args=lambda ctx: care_plan_agreed_pk(ctx), scoped=True),
+    # Reports (reporting.views.reports): aggregate figures over the user's own practices (the drill-down
+    # lists only patients they may see: tests/reporting).
+    "reporting:report_list": Spec(roles=PATIENT_ROLES),
+    "reporting:report_detail": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload"]),
+    "reporting:report_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload", "new"]),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
 
@@ -496,6 +501,8 @@ def care_plan_agreed_pk(ctx: Any) -> list[Any]:
 NOT_RECORDS = {
     "password_reset_confirm": "a signed, expiring token, not a record: public by design",
     "admin:*": "the admin site, the administrators' alone (staff) and PCN-wide by design",
+    "reporting:report_detail": "a report's key (code, not a record); its figures are scoped to the user's practices",
+    "reporting:report_patients": "a report's key and figure (code); the patients listed are scoped (tests/reporting)",
 }
 FIRST_ID = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from reporting.views import reports
+
+app_name = "reporting"
+
+urlpatterns = [
+    path("", reports.report_list_view, name="report_list"),
+    path("<slug:key>/", reports.report_detail_view, name="report_detail"),
+    path("<slug:key>/<slug:measure>/patients/", reports.report_patients_view, name="report_patients"),
+]
