@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("Services directory", "caseload:service_list", Perm.VIEW_PATIENTS),
     ("Services directory", "caseload:service_list", Perm.ADMINISTER),  # administrators keep it
     ("Coding export", "caseload:coding_export", Perm.MANAGE_CASELOAD),
+    ("Reports", "reporting:report_list", Perm.VIEW_PATIENTS),
     ("Audit", "audit:event_list", Perm.VIEW_AUDIT),
     ("Administration", "admin:index", Perm.ADMINISTER),
 ]
