@@ -7,7 +7,8 @@ Two kinds of figure:
 - an *event* figure counts what happened in the period (`date_field`: episodes opened, contacts made);
   its trend over months is one grouped query;
 - an *as-at* figure counts what held at the period's end (`rows(period)`: caseload size, plans overdue).
-Figures that are not counts (a median, a percentage) are `ComputedMeasure`s with a function of their own.
+Figures that are not counts (a median, a percentage) are `ComputedMeasure`s with a function of their own;
+`medians` turns (practice, value) pairs into one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from statistics import median
 from typing import Any
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Field, Model, QuerySet, TextField
+from django.db.models.functions import Cast, TruncMonth
+from django.db.models.lookups import Contains
 from django.utils import timezone
 
 from caseload.models import Patient
@@ -33,6 +36,23 @@ class Breakdown:
     label: str
     path: str  # the field the rows are grouped by
     choices: dict[Any, str] | None = None  # display labels for stored values
+    # The field holds a JSON list of keys (a contact's interventions): a row counts once under each key
+    # it holds, and `choices` names every key counted.
+    contains: bool = False
+
+    def rows_by_key(self, rows: QuerySet, counted: str, distinct: bool) -> list[tuple[Any, int]]:
+        """(key, count) for a `contains` breakdown: one query, one conditional count per key."""
+        # The list as text has each key in double quotes; the keys are slugs (no quotes or escapes), so
+        # '"key"' matches that key and no other, on PostgreSQL and SQLite alike.
+        as_text = Cast(self.path, TextField())
+        keys = list(self.choices or {})
+        found = rows.order_by().aggregate(
+            **{
+                f"n{i}": Count(counted, distinct=distinct, filter=Contains(as_text, f'"{key}"'))
+                for i, key in enumerate(keys)
+            }
+        )
+        return [(key, found[f"n{i}"]) for i, key in enumerate(keys) if found[f"n{i}"]]
 
 
 @dataclass(frozen=True)
@@ -47,8 +67,36 @@ class Measure:
     date_field: str | None = None  # event figures: the date (or datetime) that puts a row in a period
     as_at: Callable[[QuerySet, Period], QuerySet] | None = None  # as-at figures: the rows at the end
     distinct_patients: bool = False  # count patients rather than rows
+    # Count distinct values of this path rather than rows: a row that reaches several practices (a
+    # meeting of a series shared by two practices) counts once for each practice and once for the PCN.
+    distinct: str | None = None
     breakdowns: tuple[Breakdown, ...] = ()
     help: str = ""
+
+    def _counted_path(self) -> tuple[str, bool]:
+        """What is counted, and whether distinct values of it are."""
+        if self.distinct:
+            return self.distinct, True
+        if self.distinct_patients:
+            return self.patient_path, True  # type: ignore[return-value]
+        return "pk", False
+
+    def _counted(self) -> Count:
+        path, distinct = self._counted_path()
+        return Count(path, distinct=distinct)
+
+    def _date(self) -> tuple[str, Field]:
+        """The date field `date_field` ends on (through relations, e.g. "meeting__starts_at"), as a path
+        without any transform after it, and the field."""
+        model: type[Model] = self.base().model
+        names: list[str] = []
+        for part in self.date_field.split("__"):  # type: ignore[union-attr]
+            found = model._meta.get_field(part)
+            names.append(part)
+            if not found.is_relation:
+                return "__".join(names), found  # type: ignore[return-value]
+            model = found.related_model  # type: ignore[assignment]
+        raise ValueError(f"{self.date_field} does not end on a date field")
 
     def rows(self, period: Period, practice_ids: Iterable[int]) -> QuerySet:
         rows = self.base().filter(**{f"{self.practice_path}__in": list(practice_ids)})
@@ -59,15 +107,15 @@ class Measure:
         return rows
 
     def _range(self, period: Period) -> tuple[Any, Any]:
-        model_field = self.base().model._meta.get_field(self.date_field.split("__")[0])  # type: ignore[union-attr]
-        if model_field.get_internal_type() == "DateTimeField":
+        if self._date()[1].get_internal_type() == "DateTimeField":
             return day_bounds(period)
         return period.start, period.end
 
     def counts(self, period: Period, practice_ids: Iterable[int]) -> dict[int, int]:
         """The figure per practice (one query); practices with none are left out."""
-        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
-        rows = self.rows(period, practice_ids).order_by().values(self.practice_path).annotate(n=counted)
+        rows = (
+            self.rows(period, practice_ids).order_by().values(self.practice_path).annotate(n=self._counted())
+        )
         return {row[self.practice_path]: row["n"] for row in rows}
 
     def trend(self, periods: list[Period], practice_ids: Iterable[int]) -> list[int]:
@@ -76,10 +124,9 @@ class Measure:
         if not self.date_field or not periods:
             return [sum(self.counts(p, practice_ids).values()) for p in periods]
         whole = Period(periods[0].kind, periods[0].start, periods[-1].end)
-        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
         rows = (
             self.rows(whole, practice_ids).order_by()
-            .annotate(month=TruncMonth(self.date_field.split("__")[0])).values("month").annotate(n=counted)
+            .annotate(month=TruncMonth(self._date()[0])).values("month").annotate(n=self._counted())
         )  # fmt: skip
         by_month = {_as_date(row["month"]): row["n"] for row in rows}
         return [by_month.get(p.start.replace(day=1), 0) for p in periods]
@@ -94,15 +141,17 @@ class Measure:
     def breakdown(self, key: str, period: Period, practice_ids: Iterable[int]) -> list[tuple[str, int]]:
         """(label, count) per value of a breakdown, largest first."""
         chosen = next(b for b in self.breakdowns if b.key == key)
-        counted = Count(self.patient_path, distinct=True) if self.distinct_patients else Count("pk")
+        labels = chosen.choices or {}
+        if chosen.contains:
+            found = chosen.rows_by_key(self.rows(period, practice_ids), *self._counted_path())
+            return [(labels[k], n) for k, n in sorted(found, key=lambda kn: (-kn[1], str(kn[0])))]
         rows = (
             self.rows(period, practice_ids)
             .order_by()
             .values(chosen.path)
-            .annotate(n=counted)
+            .annotate(n=self._counted())
             .order_by("-n", chosen.path)
         )
-        labels = chosen.choices or {}
         return [
             (str(labels.get(row[chosen.path], row[chosen.path] or "Not recorded")), row["n"]) for row in rows
         ]
@@ -179,9 +228,11 @@ class ReportResult:
 def _figure(measure: AnyMeasure, period: Period, practice_ids: list[int]) -> tuple[dict[int, Value], Value]:
     if isinstance(measure, Measure):
         counts: dict[int, Value] = dict(measure.counts(period, practice_ids))
-        if measure.distinct_patients:
-            # A patient counts once for the scope even if they moved practice in the period.
-            total: Value = measure.rows(period, practice_ids).values(measure.patient_path).distinct().count()
+        if measure.distinct or measure.distinct_patients:
+            # A patient counts once for the scope even if they moved practice in the period (and a
+            # meeting shared by two practices once).
+            path = measure.distinct or measure.patient_path
+            total: Value = measure.rows(period, practice_ids).values(path).distinct().count()
         else:
             total = sum(v for v in counts.values() if v is not None)
         return counts, total
@@ -198,6 +249,18 @@ def report_run(*, report: Report, period: Period, practice_ids: Iterable[int]) -
         previous, previous_total = _figure(measure, period.previous(), ids)
         rows.append(FigureRow(measure, current, previous, total, previous_total))
     return ReportResult(report=report, period=period, practice_ids=ids, figures=rows)
+
+
+def medians(pairs: Iterable[tuple[int, float]]) -> dict[int | None, Value]:
+    """The median of the values per practice and for them all (key None), to one decimal place, from
+    (practice id, value) pairs; practices without a value are left out, and the whole is None."""
+    by_practice: dict[int, list[float]] = {}
+    for practice_id, value in pairs:
+        by_practice.setdefault(practice_id, []).append(value)
+    out: dict[int | None, Value] = {pk: round(median(values), 1) for pk, values in by_practice.items()}
+    every = [value for values in by_practice.values() for value in values]
+    out[None] = round(median(every), 1) if every else None
+    return out
 
 
 def day_bounds(period: Period) -> tuple[Any, Any]:
