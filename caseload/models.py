@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from pcn.models import Practice, PracticeScopedQuerySet, Role
+from pcn.models import Practice, PracticeScopedQuerySet, Role, overdue_first
 from pcn.nhs_number import NHSNumberField, normalise
 from pcn.permissions import Perm, has_perm
 
@@ -770,14 +770,7 @@ class TaskQuerySet(PracticeScopedQuerySet):
 
     def in_order(self, *, today: date) -> Self:
         """Overdue first, then open by due date, then done ones."""
-        return self.annotate(
-            rank=models.Case(
-                models.When(done_at__isnull=False, then=models.Value(2)),
-                models.When(due_on__lt=today, then=models.Value(0)),
-                default=models.Value(1),
-                output_field=models.IntegerField(),
-            )
-        ).order_by("rank", "due_on", "id")
+        return overdue_first(self, closed=models.Q(done_at__isnull=False), on=today)
 
 
 class Task(models.Model):

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from caseload.models import MdtKind
-from pcn.models import PracticeScopedQuerySet
+from pcn.models import PracticeScopedQuerySet, overdue_first
 
 
 class MeetingSeriesQuerySet(models.QuerySet["MeetingSeries"]):
@@ -278,14 +278,7 @@ class ActionQuerySet(PracticeScopedQuerySet):
 
     def overdue_first(self, *, on: Any) -> Self:
         """Overdue first, then open by due date, then closed ones (My actions)."""
-        return self.annotate(
-            rank=models.Case(
-                models.When(~models.Q(status=Action.Status.OPEN), then=models.Value(2)),
-                models.When(due_on__lt=on, then=models.Value(0)),
-                default=models.Value(1),
-                output_field=models.IntegerField(),
-            )
-        ).order_by("rank", "due_on", "id")
+        return overdue_first(self, closed=~models.Q(status=Action.Status.OPEN), on=on)
 
 
 class Action(models.Model):

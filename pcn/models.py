@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from typing import Any, Self
 
@@ -240,3 +241,15 @@ class PracticeScopedQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         return self.filter(**{f"{self.practice_lookup}__in": user.practice_ids()})
+
+
+def overdue_first[QS: models.QuerySet](queryset: QS, *, closed: models.Q, on: date) -> QS:
+    """Rows with a `due_on`, overdue ones first, then the open ones by due date, then the `closed` ones."""
+    return queryset.annotate(
+        rank=models.Case(
+            models.When(closed, then=models.Value(2)),
+            models.When(due_on__lt=on, then=models.Value(0)),
+            default=models.Value(1),
+            output_field=models.IntegerField(),
+        )
+    ).order_by("rank", "due_on", "id")
