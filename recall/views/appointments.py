@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 
 from caseload.models import Patient
 from pcn.audit import audit
@@ -23,7 +24,8 @@ PAGE_SIZE = 50
 
 
 def recall_section_url(patient: Patient) -> str:
-    """The "Call and recall" section of the patient's page."""
+    """The "Call and recall" section of the patient's page (links; redirects go to the page's top,
+    where the message shows)."""
     return f"{patient.get_absolute_url()}#recall"
 
 
@@ -33,12 +35,19 @@ def _when(appointment: Appointment) -> str:
 
 def _outcome_message(request: HttpRequest, appointment: Appointment) -> None:
     entries = list(appointment.entries.select_related("register"))
-    reviews = "; ".join(f"{e.register.review_name} ({e.state_text().lower()})" for e in entries)
+    reviews = "; ".join(f"{e.register.review_name}, {e.state_text().lower()}" for e in entries)
     if appointment.outcome == Appointment.Outcome.DNA:
-        still = f" Still due: {reviews}. Send the next invitation." if entries else ""
-        messages.warning(request, f"Did not attend recorded for {_when(appointment)}.{still}")
+        still = f" Still due: {reviews}. Send the next invitation:" if entries else ""
+        messages.warning(
+            request,
+            format_html(
+                'Did not attend recorded for {}.{} see <a href="{}">Call and recall</a>.',
+                _when(appointment), still, recall_section_url(appointment.patient),
+            ),
+        )  # fmt: skip
     elif appointment.review_done and entries:
-        messages.success(request, f"Attended, review done: {reviews}. The coding export has the review.")
+        names = ", ".join(e.register.review_name for e in entries)
+        messages.success(request, f"Attended, review done: {names} recorded as seen, for the coding export.")
     else:
         due = f" Still due: {reviews}." if entries else ""
         messages.success(request, f"{appointment.get_outcome_display()} recorded.{due}")
@@ -64,7 +73,7 @@ def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, f"Appointment booked for {_when(appointment)}.")
-            return redirect(recall_section_url(patient))
+            return redirect(patient)
     audit(request, "recall.appointment.form", [patient])
     return render(request, "recall/appointment_form.html", {"form": form, "patient": patient})
 
@@ -76,7 +85,7 @@ def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(
             request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
         )
-        return redirect(recall_section_url(appointment.patient))
+        return redirect(appointment.patient)
     form = OutcomeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -87,7 +96,7 @@ def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             _outcome_message(request, appointment)
-            return redirect(recall_section_url(appointment.patient))
+            return redirect(appointment.patient)
     audit(request, "recall.appointment.view", [appointment.patient_id], appointment_id=appointment.pk)
     context = {"form": form, "appointment": appointment, "patient": appointment.patient}
     return render(request, "recall/appointment_outcome.html", context)
@@ -100,7 +109,7 @@ def appointment_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(
             request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
         )
-        return redirect(recall_section_url(appointment.patient))
+        return redirect(appointment.patient)
     form = RescheduleForm(request.POST if request.method == "POST" else None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +118,7 @@ def appointment_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(request, f"Appointment moved to {_when(new)}.")
-            return redirect(recall_section_url(appointment.patient))
+            return redirect(appointment.patient)
     audit(request, "recall.appointment.view", [appointment.patient_id], appointment_id=appointment.pk)
     context = {"form": form, "appointment": appointment, "patient": appointment.patient}
     return render(request, "recall/appointment_reschedule.html", context)

@@ -11,7 +11,6 @@ from pcn.permissions import Perm, permission_required
 from recall.forms.entries import PcaForm
 from recall.models import RecallEntry
 from recall.services.entries import entry_pca_record, entry_pca_withdraw
-from recall.views.appointments import recall_section_url
 
 
 def _entry(request: HttpRequest, pk: int) -> RecallEntry:
@@ -25,7 +24,7 @@ def entry_pca_view(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _entry(request, pk)
     if not entry.is_open:
         messages.info(request, f"The {entry.register.review_name} is {entry.state_text().lower()}: no PCA.")
-        return redirect(recall_section_url(entry.patient))
+        return redirect(entry.patient)
     form = PcaForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
     if request.method == "POST" and form.is_valid():
         try:
@@ -35,7 +34,7 @@ def entry_pca_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             what = f"{entry.register.review_name} {entry.year_label}"
             messages.success(request, f"PCA recorded for the {what}: {entry.get_pca_reason_display()}.")
-            return redirect(recall_section_url(entry.patient))
+            return redirect(entry.patient)
     audit(request, "recall.pca.form", [entry.patient_id], entry_id=entry.pk)
     return render(request, "recall/entry_pca.html", {"form": form, "entry": entry, "patient": entry.patient})
 
@@ -46,12 +45,12 @@ def entry_pca_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _entry(request, pk)
     if entry.state != RecallEntry.State.PCA:
         messages.info(request, f"The {entry.register.review_name} has no PCA to withdraw.")
-        return redirect(recall_section_url(entry.patient))
+        return redirect(entry.patient)
     if request.method == "POST":
         entry = entry_pca_withdraw(entry=entry, by=request.user)  # type: ignore[arg-type]
         messages.success(
             request, f"PCA withdrawn: the {entry.register.review_name} is {entry.state_text().lower()}."
         )
-        return redirect(recall_section_url(entry.patient))
+        return redirect(entry.patient)
     audit(request, "recall.pca.view", [entry.patient_id], entry_id=entry.pk)
     return render(request, "recall/entry_pca_withdraw.html", {"entry": entry, "patient": entry.patient})

@@ -18,6 +18,7 @@ from recall.models import RecallEntry, Register, ScreeningCallOutcome, qof_year,
 from recall.services.screening import screening_call_record
 
 PAGE_SIZE = 50
+DECLINED = "they declined. If they do not want to be invited again, record their informed dissent below."
 
 
 @permission_required(Perm.VIEW_PATIENTS)
@@ -57,10 +58,11 @@ def screening_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Call recorded for {entry.patient.display_name}.")
             if form.cleaned_data["outcome"] == ScreeningCallOutcome.DECLINED and entry.is_open:
+                messages.success(request, f"Call recorded for {entry.patient.display_name}: {DECLINED}")
                 pca = reverse("recall:entry_pca", args=[entry.pk])
                 return redirect(f"{pca}?reason={RecallEntry.PcaReason.INFORMED_DISSENT}")
+            messages.success(request, f"Call recorded for {entry.patient.display_name}.")
             return redirect("recall:screening_list")
     audit(request, "recall.screening.call_form", [entry.patient_id], entry_id=entry.pk)
     context = {"form": form, "entry": entry, "patient": entry.patient}

@@ -67,7 +67,7 @@ def test_booking_makes_the_reviews_booked(sign_in_as, coordinator, diabetes_entr
     )
     patient = diabetes_entry.patient
     assert response.status_code == 302
-    assert response["Location"] == f"{patient.get_absolute_url()}#recall"
+    assert response["Location"] == f"{patient.get_absolute_url()}"
     appointment = Appointment.objects.get()
     assert (appointment.starts_at, appointment.with_whom, appointment.role, appointment.location) == (
         datetime(2026, 12, 10, 9, 30, tzinfo=LONDON), "Nurse Jo", "nurse", "Riverside Surgery",
@@ -137,7 +137,10 @@ def test_attended_with_the_review_done_is_seen_with_a_coding_row(sign_in_as, coo
         {"outcome": "attended", "review_done": "on", "notes": "All checks done"},
         follow=True,
     )
-    assert "Attended, review done: Diabetes annual review (seen, review done)" in response.text
+    assert (
+        "Attended, review done: Diabetes annual review recorded as seen, for the coding export."
+        in response.text
+    )
     diabetes_entry.refresh_from_db()
     assert (diabetes_entry.state, diabetes_entry.seen_on, diabetes_entry.seen_source) == (
         "seen", TODAY - timedelta(days=1), "here",
@@ -173,14 +176,15 @@ def test_a_dna_puts_the_review_back_keeping_the_count(sign_in_as, coordinator, d
     response = sign_in_as(coordinator).post(
         reverse("recall:appointment_outcome", args=[appointment.pk]), {"outcome": "dna", "notes": ""}
     )
-    assert response["Location"] == f"{entry.patient.get_absolute_url()}#recall"
+    assert response["Location"] == f"{entry.patient.get_absolute_url()}"
     entry.refresh_from_db()
     assert (entry.state, entry.invitations) == (state, times)
     assert Invitation.objects.filter(entry=entry).count() == times
     page = sign_in_as(coordinator).get(response["Location"])
     assert (
-        f"Did not attend recorded for 2 December 2026 at 12:00. Still due: Diabetes annual review "
-        f"({entry.state_text().lower()}). Send the next invitation."
+        f"Did not attend recorded for 2 December 2026 at 12:00. Still due: Diabetes annual review, "
+        f"{entry.state_text().lower()}. Send the next invitation: see "
+        f'<a href="{entry.patient.get_absolute_url()}#recall">Call and recall</a>.'
     ) in page.text
     assert CodingEntry.objects.count() == 0
 

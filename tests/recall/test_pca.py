@@ -48,7 +48,7 @@ def test_a_pca_is_recorded_with_its_reason_and_date(sign_in_as, coordinator, inv
         follow=True,
     )
     assert "PCA recorded for the Diabetes annual review 2026/27: Informed dissent." in response.text
-    assert response.redirect_chain == [(f"{invited_entry.patient.get_absolute_url()}#recall", 302)]
+    assert response.redirect_chain == [(f"{invited_entry.patient.get_absolute_url()}", 302)]
     invited_entry.refresh_from_db()
     assert (invited_entry.state, invited_entry.pca_reason, invited_entry.pca_on, invited_entry.pca_by) == (
         "pca", "informed_dissent", date(2026, 12, 1), coordinator.user,
@@ -132,7 +132,7 @@ def test_withdrawing_a_pca_of_a_booked_review_books_it_again(coordinator, invite
 
 def test_nothing_to_withdraw_goes_back(sign_in_as, coordinator, invited_entry):
     response = sign_in_as(coordinator).post(reverse("recall:entry_pca_withdraw", args=[invited_entry.pk]))
-    assert response["Location"] == f"{invited_entry.patient.get_absolute_url()}#recall"
+    assert response["Location"] == f"{invited_entry.patient.get_absolute_url()}"
     assert audit_rows("recall.pca.withdraw") == []
 
 

@@ -189,7 +189,9 @@ def test_declined_offers_a_pca_for_informed_dissent(sign_in_as, coordinator, bow
     )
     pca = reverse("recall:entry_pca", args=[bowel.pk])
     assert response["Location"] == f"{pca}?reason=informed_dissent"
-    assert client.get(response["Location"]).context["form"]["reason"].value() == "informed_dissent"
+    page = client.get(response["Location"])
+    assert page.context["form"]["reason"].value() == "informed_dissent"
+    assert "Call recorded for BOWEL, Bea: they declined. If they do not want to be invited again" in page.text
     assert Contact.objects.get().outcome == "Bowel cancer screening call: spoke – declined"
 
 
