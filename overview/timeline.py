@@ -33,6 +33,8 @@ from caseload.models import (
     Task,
 )
 from mdt.models import Discussion
+from recall.models import Appointment, Invitation, year_label
+from recall.services.invitations import ordinal
 
 PER_KIND_LIMIT = 200  # a patient's page shows at most this many of each kind (the newest)
 
@@ -332,4 +334,75 @@ def _care_plans(patient: Patient) -> Iterable[TimelineEntry]:
             ),
             url=url,
             who=_name(review.recorded_by),
+        )
+
+
+@timeline_source("appointment", "Appointments")
+def _appointments(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each appointment when it was booked, and its outcome: attended (on its day), did not attend,
+    cancelled or moved."""
+    appointments = (
+        Appointment.objects.filter(patient=patient)
+        .select_related("booked_by", "outcome_by")
+        .order_by("-starts_at", "-id")[:PER_KIND_LIMIT]
+    )
+    for appointment in appointments:
+        starts = timezone.localtime(appointment.starts_at)
+        with_whom = ", ".join(
+            part for part in (appointment.with_whom, appointment.get_role_display()) if part
+        )
+        detail = "; ".join(
+            part for part in (f"With {with_whom}", appointment.location, appointment.reason) if part
+        )
+        url = reverse("recall:appointment_outcome", args=[appointment.pk]) if appointment.is_open else None
+        yield TimelineEntry(
+            when=appointment.created_at,
+            kind="appointment",
+            title=f"Appointment booked for {starts:%-d %b %Y, %H:%M}",
+            detail=detail,
+            url=url,
+            who=_name(appointment.booked_by),
+            tags=("Booked",) if appointment.is_open else (),
+        )
+        if appointment.is_open:
+            continue
+        outcome = appointment.outcome
+        attended_or_not = outcome in (Appointment.Outcome.ATTENDED, Appointment.Outcome.DNA)
+        yield TimelineEntry(
+            when=appointment.starts_at
+            if attended_or_not
+            else (appointment.outcome_at or appointment.starts_at),
+            kind="appointment",
+            title=APPOINTMENT_OUTCOME_TITLES[outcome].format(when=f"{starts:%-d %b %Y, %H:%M}"),
+            detail="; ".join(part for part in (detail, appointment.outcome_notes) if part),
+            who=_name(appointment.outcome_by),
+            tags=("Review done",) if appointment.review_done else (),
+        )
+
+
+APPOINTMENT_OUTCOME_TITLES = {
+    Appointment.Outcome.ATTENDED: "Attended the appointment",
+    Appointment.Outcome.DNA: "Did not attend the appointment",
+    Appointment.Outcome.CANCELLED: "Appointment for {when} cancelled",
+    Appointment.Outcome.RESCHEDULED: "Appointment for {when} moved",
+}
+
+
+@timeline_source("invitation", "Recall invitations")
+def _invitations(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each row of the invitation ledger; an undone batch's rows stay, tagged undone."""
+    invitations = (
+        Invitation.objects.filter(patient=patient)
+        .select_related("register", "created_by")
+        .order_by("-sent_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for invitation in invitations:
+        yield TimelineEntry(
+            when=invitation.sent_on,
+            entered_at=invitation.created_at,
+            kind="invitation",
+            title=f"{ordinal(invitation.sequence)} invitation: {invitation.register.review_name}",
+            detail=f"{invitation.get_channel_display()}, QOF year {year_label(invitation.year)}",
+            who=_name(invitation.created_by),
+            tags=("Undone",) if invitation.cancelled_at else (),
         )

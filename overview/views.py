@@ -4,7 +4,7 @@ and My caseload (with the EHCH badges of care plans)."""
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -21,8 +21,10 @@ from pcn.models import Practice, Role
 from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
+from recall.models import Appointment, Invitation, RecallEntry, qof_year, year_label
 
 PAGE_SIZE = 50
+RECALL_HISTORY_LIMIT = 200  # invitations on the patient page (the newest): a dozen registers, years of them
 EXPORT_LIMIT = 100_000
 
 # --- Home -------------------------------------------------------------------------------------------
@@ -143,6 +145,38 @@ def _patient_records(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "pam_chart": pam_chart(measures),
         "open_tasks": open_tasks,
         "today": today,
+        # Call and recall: this year's reviews, open appointments, the history across years.
+        **_patient_recall(patient, today),
+    }
+
+
+def _patient_recall(patient: Patient, today: Any) -> dict[str, Any]:
+    """The "Call and recall" section: four queries whatever the rows (every entry, every ledger row
+    (cancelled ones too), the open appointments and their reviews)."""
+    year = qof_year(today)
+    entries = list(
+        RecallEntry.objects.filter(patient=patient)
+        .select_related("register", "pca_by")
+        .order_by("-year", "register__display_order", "register__name")
+    )
+    invitations = list(
+        Invitation.objects.filter(patient=patient)
+        .select_related("register", "created_by")
+        .order_by("-sent_on", "-id")[:RECALL_HISTORY_LIMIT]
+    )
+    appointments = list(
+        Appointment.objects.filter(patient=patient)
+        .open()
+        .prefetch_related(Prefetch("entries", queryset=RecallEntry.objects.select_related("register")))
+        .order_by("starts_at", "id")
+    )
+    return {
+        "recall_year": year_label(year),
+        "recall_entries": [e for e in entries if e.year == year],
+        "recall_earlier": [e for e in entries if e.year < year],
+        "recall_invitations": invitations,
+        "recall_appointments": appointments,
+        "now": timezone.now(),
     }
 
 

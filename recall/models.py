@@ -10,17 +10,37 @@ them).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Concat
 
-from caseload.models import LTC_LABELS, Patient, ltc_labels
+from caseload.models import LTC_LABELS, Contact, Patient, ltc_labels
 from pcn.models import PracticeScopedQuerySet
 
 if TYPE_CHECKING:
     from pcn.models import User
+
+
+# A screening call is a caseload Contact (it shows on the patient's timeline) whose outcome reads
+# "<register name> call: <what happened>": the screening list finds each entry's last call by it.
+CALL_MARK = " call: "
+
+
+class ScreeningCallOutcome(models.TextChoices):
+    WILL_BOOK = "will_book", "Spoke – will book"
+    DECLINED = "declined", "Spoke – declined"
+    NO_ANSWER = "no_answer", "No answer"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+def screening_call_outcome(register: Register, outcome: str) -> str:
+    """The contact's outcome text: "Bowel cancer screening call: spoke – will book"."""
+    label = ScreeningCallOutcome(outcome).label
+    return f"{register.name}{CALL_MARK}{label[0].lower()}{label[1:]}"
 
 
 LTC_FLAG_CHOICES = [(0, "None (an age and sex rule only)")] + [
@@ -139,6 +159,32 @@ class RecallEntryQuerySet(PracticeScopedQuerySet):
     def for_year(self, year: int) -> Self:
         return self.filter(year=year)
 
+    def screening_non_responders(self, *, year: int) -> Self:
+        """Screening entries of `year` invited at least once and still not seen, booked, PCA or closed."""
+        return self.filter(
+            year=year,
+            register__kind=Register.Kind.SCREENING,
+            state__in=(RecallEntry.State.INVITED, RecallEntry.State.EXCEPTED),
+            invitations__gte=1,
+        )
+
+    def with_last_call(self, *, since: date) -> Self:
+        """Each entry's latest screening call since `since` (`last_call_outcome`, `last_call_at`): the
+        patient's phone contacts whose outcome names the register (`screening_call_outcome`). Two
+        subqueries in the same SELECT: no query per row."""
+        calls = Contact.objects.filter(
+            patient_id=models.OuterRef("patient_id"),
+            method=Contact.Method.PHONE,
+            contact_at__date__gte=since,
+            outcome__startswith=Concat(
+                models.OuterRef("register__name"), models.Value(CALL_MARK), output_field=models.CharField()
+            ),
+        ).order_by("-contact_at", "-id")
+        return self.annotate(
+            last_call_outcome=models.Subquery(calls.values("outcome")[:1]),
+            last_call_at=models.Subquery(calls.values("contact_at")[:1]),
+        )
+
 
 class RecallEntry(models.Model):
     """One patient's review on one register in one QOF year (1 April to 31 March)."""
@@ -238,6 +284,12 @@ class RecallEntry(models.Model):
         if self.state == self.State.CLOSED:
             return f"Closed: {self.get_closed_reason_display()}"
         return self.get_state_display()
+
+    def last_call_text(self) -> str:
+        """What the last screening call found ("No answer"), on entries read `with_last_call`."""
+        outcome = getattr(self, "last_call_outcome", None) or ""
+        text = outcome.removeprefix(f"{self.register.name}{CALL_MARK}")
+        return text[:1].upper() + text[1:]
 
 
 def count_state(invitations: int, expected: int) -> str:
@@ -363,9 +415,30 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"{self.register} invitation {self.sequence} on {self.sent_on}"
 
+    @property
+    def year_label(self) -> str:
+        return year_label(self.year)
+
 
 class AppointmentQuerySet(PracticeScopedQuerySet):
     practice_lookup = "patient__practice_id"
+
+    def open(self) -> Self:
+        return self.filter(outcome=Appointment.Outcome.BOOKED)
+
+    def in_my_order(self, *, now: datetime) -> Self:
+        """Past appointments still without an outcome first (oldest first), then the upcoming ones
+        (soonest first), then those with an outcome (newest first)."""
+        booked = models.Q(outcome=Appointment.Outcome.BOOKED)
+        rank = models.Case(
+            models.When(booked & models.Q(starts_at__lt=now), then=models.Value(0)),
+            models.When(booked, then=models.Value(1)),
+            default=models.Value(2),
+        )
+        recorded_at = models.Case(
+            models.When(~booked, then=models.F("starts_at")), output_field=models.DateTimeField()
+        )
+        return self.annotate(rank=rank).order_by("rank", recorded_at.desc(nulls_last=True), "starts_at", "id")
 
 
 class Appointment(models.Model):

@@ -38,7 +38,11 @@ def entry_pca_withdraw(*, entry: RecallEntry, by: User) -> RecallEntry:
     """Take a PCA back (recorded in error, or the person changed their mind): the entry is due again."""
     if entry.state != RecallEntry.State.PCA:
         raise ValidationError("This review has no PCA to withdraw.", code="no_pca")
-    entry.state = count_state(entry.invitations, entry.register.invitations_expected)
+    # A PCA recorded on a booked review leaves its appointment open: withdrawn, the review is booked again.
+    if entry.appointments.filter(outcome="booked").exists():
+        entry.state = RecallEntry.State.BOOKED
+    else:
+        entry.state = count_state(entry.invitations, entry.register.invitations_expected)
     entry.pca_reason, entry.pca_on, entry.pca_by = "", None, None
     entry.save(update_fields=["state", "pca_reason", "pca_on", "pca_by", "updated_at"])
     audit(None, "recall.pca.withdraw", [entry.patient_id], user=by, entry_id=entry.pk)

@@ -110,8 +110,9 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
         assert len(patient_timeline(patient=patient, kinds=[])) == 21
     with django_assert_num_queries(2):
         patient_timeline(patient=patient, kinds=["contact", "task"])
-    # MDT discussions: tests/mdt/test_minutes.py; care plans: tests/careplans/test_review_recording.py
-    assert sorted(SOURCES) == sorted([*KINDS, "mdt", "care_plan"])
+    # MDT discussions: tests/mdt/test_minutes.py; care plans: tests/careplans/test_review_recording.py;
+    # appointments and invitations: tests/overview/test_patient_recall.py
+    assert sorted(SOURCES) == sorted([*KINDS, "mdt", "care_plan", "appointment", "invitation"])
 
 
 def patient_page_queries(client, patient) -> int:

@@ -35,6 +35,7 @@ from caseload.models import (
 )
 from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
+from recall.models import Appointment, RecallEntry, Register, qof_year
 from tests.conftest import sign_in
 from tests.factories import CaseloadEpisodeFactory
 
@@ -191,6 +192,35 @@ def circulation_pk(ctx: Any) -> list[Any]:
     return [circulation.pk]
 
 
+def recall_entry(ctx: Any, key: str, **fields: Any) -> RecallEntry:
+    """The context patient's entry on register `key` this QOF year."""
+    entry, _ = RecallEntry.objects.get_or_create(
+        patient=ctx.patient, register=Register.objects.get(key=key), year=qof_year(timezone.localdate()),
+        defaults={"due_month": timezone.localdate().replace(day=1), **fields},
+    )  # fmt: skip
+    return entry
+
+
+def recall_entry_pk(ctx: Any) -> list[Any]:
+    return [recall_entry(ctx, "diabetes").pk]
+
+
+def recall_pca_entry_pk(ctx: Any) -> list[Any]:
+    return [recall_entry(ctx, "asthma", state="pca", pca_reason="unsuitable", pca_on=timezone.localdate()).pk]
+
+
+def screening_entry_pk(ctx: Any) -> list[Any]:
+    return [recall_entry(ctx, "bowel_screening", state="invited", invitations=1).pk]
+
+
+def appointment_pk(ctx: Any) -> list[Any]:
+    appointment, _ = Appointment.objects.get_or_create(
+        patient=ctx.patient, reason="Matrix appointment",
+        defaults={"starts_at": timezone.now(), "role": "nurse", "booked_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [appointment.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -342,6 +372,16 @@ MATRIX: dict[str, Spec] = {
     "reporting:report_list": Spec(roles=PATIENT_ROLES),
     "reporting:report_detail": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload"]),
     "reporting:report_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload", "new"]),
+    # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening).
+    # Withdrawing a PCA asks first: its GET is the confirmation page.
+    "recall:appointment_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "recall:appointment_outcome": Spec(roles=CASELOAD_ROLES, args=appointment_pk, scoped=True),
+    "recall:appointment_reschedule": Spec(roles=CASELOAD_ROLES, args=appointment_pk, scoped=True),
+    "recall:my_appointments": Spec(roles=PATIENT_ROLES),
+    "recall:entry_pca": Spec(roles=CASELOAD_ROLES, args=recall_entry_pk, scoped=True),
+    "recall:entry_pca_withdraw": Spec(roles=CASELOAD_ROLES, args=recall_pca_entry_pk, scoped=True),
+    "recall:screening_list": Spec(roles=PATIENT_ROLES),
+    "recall:screening_contact": Spec(roles=CASELOAD_ROLES, args=screening_entry_pk, scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
 
@@ -534,7 +574,13 @@ def parent_of(name: str) -> tuple[str, bool]:
 
 def test_the_walker_walks_the_records_of_every_app():
     apps = {name.partition(":")[0] for name in RECORD_ROUTES}
-    assert apps == {"caseload", "careplans", "mdt", "overview"}  # pcn's own URLs name no record (NOT_RECORDS)
+    assert apps == {
+        "caseload",
+        "careplans",
+        "mdt",
+        "overview",
+        "recall",
+    }  # pcn's own URLs name no record (NOT_RECORDS)
     assert parent_of("mdt:minutes_sign_off") == ("mdt:meeting_detail", True)
     assert parent_of("mdt:discussion_save") == ("mdt:action_add", False)
 
