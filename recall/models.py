@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 
 from caseload.models import LTC_LABELS, Patient, ltc_labels
 from pcn.models import PracticeScopedQuerySet
@@ -305,6 +306,9 @@ class InvitationBatch(models.Model):
     cancelled_by = models.ForeignKey(
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The one-time key of the confirm form that made it: a second submit of that form finds this batch
+    # rather than making another.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = InvitationBatchQuerySet.as_manager()
 
@@ -314,6 +318,13 @@ class InvitationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} batch {self.sent_on} ({self.patient_count} patients)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("recall:batch_detail", args=[self.pk])
+
+    @property
+    def letters_working(self) -> bool:
+        return self.letters_state in (self.LettersState.PENDING, self.LettersState.RENDERING)
 
     @property
     def is_cancelled(self) -> bool:
