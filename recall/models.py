@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Self
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.urls import reverse
 
 from caseload.models import LTC_LABELS, Patient, ltc_labels
@@ -273,7 +273,14 @@ class InvitationBatchQuerySet(models.QuerySet["InvitationBatch"]):
         """A batch is shown to a user who sees every practice whose patients it invited."""
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        return self.filter(practice_ids__contained_by=sorted(user.practice_ids()))
+        mine = user.practice_ids()
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(practice_ids__contained_by=sorted(mine))
+        # SQLite (development, the demo) has no JSON containment lookup: compare in Python. Batches are
+        # few (a handful a week per practice), and this reads only their ids and practices.
+        return self.filter(
+            pk__in=[pk for pk, ids in self.values_list("pk", "practice_ids") if set(ids) <= mine]
+        )
 
 
 class InvitationBatch(models.Model):

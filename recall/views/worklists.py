@@ -8,20 +8,23 @@ Reading needs Perm.VIEW_PATIENTS; the batch it leads to needs Perm.MANAGE_CASELO
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from caseload.models import CaseloadEpisode
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
 from recall.filters import SORT_LABELS, WorklistFilter
-from recall.models import Channel, RecallEntry
+from recall.models import Channel, RecallEntry, qof_year, year_label
 from recall.services.invitations import BATCH_LIMIT
 
 PAGE_SIZE = 50
-COUNTED_STATES = (
-    RecallEntry.State.DUE, RecallEntry.State.INVITED, RecallEntry.State.EXCEPTED, RecallEntry.State.BOOKED,
-    RecallEntry.State.SEEN, RecallEntry.State.PCA, RecallEntry.State.CLOSED,
-)  # fmt: skip
+# The counts' words: shorter than the states' own, so that the seven fit in one row.
+COUNT_LABELS = {
+    RecallEntry.State.DUE: "Due", RecallEntry.State.INVITED: "Invited",
+    RecallEntry.State.EXCEPTED: "Excepted but still due", RecallEntry.State.BOOKED: "Booked",
+    RecallEntry.State.SEEN: "Seen", RecallEntry.State.PCA: "PCA", RecallEntry.State.CLOSED: "Closed",
+}  # fmt: skip
 
 
 def _entries(request: HttpRequest) -> WorklistFilter:
@@ -36,7 +39,7 @@ def _entries(request: HttpRequest) -> WorklistFilter:
 
 def _state_counts(worklist: WorklistFilter) -> list[tuple[str, str, int]]:
     counts = worklist.counts()
-    return [(state, RecallEntry.State(state).label, counts[state]) for state in COUNTED_STATES]
+    return [(state, COUNT_LABELS[state], counts[state]) for state in COUNT_LABELS]
 
 
 @permission_required(Perm.VIEW_PATIENTS)
@@ -56,5 +59,7 @@ def worklist_view(request: HttpRequest) -> HttpResponse:
         "sort_label": SORT_LABELS[sort],
         "current_state": worklist.cleaned.get("state", ""), "channels": Channel.choices,
         "can_invite": has_perm(request.user, Perm.MANAGE_CASELOAD), "batch_limit": BATCH_LIMIT,
+        "several_practices": len(request.user.practice_ids()) > 1,  # type: ignore[union-attr]
+        "year_label": year_label(int(worklist.cleaned.get("year") or qof_year(timezone.localdate()))),
     }  # fmt: skip
     return render(request, "recall/worklist.html", context)

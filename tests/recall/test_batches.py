@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -483,3 +484,21 @@ def test_an_undone_batch_has_nothing_to_download(sign_in_as, coordinator, two_re
     assert not AuditEvent.objects.filter(
         action__in=["recall.batch.messaging_csv", "recall.batch.coding_csv"]
     ).exists()
+
+
+def test_batches_are_scoped_the_same_without_postgresqls_json_containment(
+    coordinator, outsider, practice_b, monkeypatch
+):
+    diabetic_at(coordinator.practice, "Mine")
+    mine = sms_batch(coordinator)
+    diabetic_at(practice_b, "Theirs")
+    theirs = sms_batch(outsider)
+    both = InvitationBatch.objects.create(
+        channel="sms", sent_on=TODAY, practice_ids=sorted([coordinator.practice.pk, practice_b.pk]),
+        created_by=coordinator.user,
+    )  # fmt: skip
+    postgresql = list(InvitationBatch.objects.visible_to(coordinator.user))
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # the Python comparison SQLite uses
+    python = list(InvitationBatch.objects.visible_to(coordinator.user))
+    assert postgresql == python == [mine]
+    assert theirs not in python and both not in python
