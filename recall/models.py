@@ -14,8 +14,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Concat
+from django.urls import reverse
 
 from caseload.models import LTC_LABELS, Contact, Patient, ltc_labels
 from pcn.models import PracticeScopedQuerySet
@@ -324,7 +325,14 @@ class InvitationBatchQuerySet(models.QuerySet["InvitationBatch"]):
         """A batch is shown to a user who sees every practice whose patients it invited."""
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        return self.filter(practice_ids__contained_by=sorted(user.practice_ids()))
+        mine = user.practice_ids()
+        if connections[self.db].vendor == "postgresql":
+            return self.filter(practice_ids__contained_by=sorted(mine))
+        # SQLite (development, the demo) has no JSON containment lookup: compare in Python. Batches are
+        # few (a handful a week per practice), and this reads only their ids and practices.
+        return self.filter(
+            pk__in=[pk for pk, ids in self.values_list("pk", "practice_ids") if set(ids) <= mine]
+        )
 
 
 class InvitationBatch(models.Model):
@@ -357,6 +365,9 @@ class InvitationBatch(models.Model):
     cancelled_by = models.ForeignKey(
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The one-time key of the confirm form that made it: a second submit of that form finds this batch
+    # rather than making another.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = InvitationBatchQuerySet.as_manager()
 
@@ -366,6 +377,13 @@ class InvitationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} batch {self.sent_on} ({self.patient_count} patients)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("recall:batch_detail", args=[self.pk])
+
+    @property
+    def letters_working(self) -> bool:
+        return self.letters_state in (self.LettersState.PENDING, self.LettersState.RENDERING)
 
     @property
     def is_cancelled(self) -> bool:

@@ -1,11 +1,20 @@
 from django.urls import path
 
-from recall.views import appointments, entries, screening
+from recall.views import appointments, batches, entries, screening, worklists
 
 app_name = "recall"
 
 urlpatterns: list = [
     # Worklists and invitation batches (recall.views.worklists, recall.views.batches)
+    path("", worklists.worklist_view, name="worklist"),
+    path("batches/new/", batches.batch_new_view, name="batch_new"),
+    path("batches/", batches.batch_list_view, name="batch_list"),
+    path("batches/<int:pk>/", batches.batch_detail_view, name="batch_detail"),
+    path("batches/<int:pk>/messaging.csv", batches.batch_messaging_csv_view, name="batch_messaging_csv"),
+    path("batches/<int:pk>/coding.csv", batches.batch_coding_csv_view, name="batch_coding_csv"),
+    path("batches/<int:pk>/letters.pdf", batches.batch_letters_view, name="batch_letters"),
+    path("batches/<int:pk>/letters/retry/", batches.batch_letters_retry_view, name="batch_letters_retry"),
+    path("batches/<int:pk>/undo/", batches.batch_undo_view, name="batch_undo"),
     # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening)
     path("patients/<int:pk>/appointments/add/", appointments.appointment_add_view, name="appointment_add"),
     path("appointments/<int:pk>/outcome/", appointments.appointment_outcome_view, name="appointment_outcome"),

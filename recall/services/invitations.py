@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -108,12 +109,20 @@ def invitation_batch_plan(*, entries: Iterable[RecallEntry], channel: str, on: d
 
 @transaction.atomic
 def invitation_batch_create(
-    *, entries: Any, channel: str, on: date, by: User, description: str = ""
+    *,
+    entries: Any,
+    channel: str,
+    on: date,
+    by: User,
+    description: str = "",
+    request_key: UUID | None = None,
 ) -> InvitationBatch:
     """Invite every entry of `entries` (a queryset already scoped to `by`) that passes the checks.
 
     The entries are locked for the transaction (two coordinators batching the same list invite each
     patient once); the ledger rows are one INSERT. Raises ValidationError when nothing may be invited.
+    With `request_key` (the confirm form's one-time key), a second call with the same key returns the
+    batch the first made: looked up once the entries are locked, so a concurrent twin waits for it.
     """
     if channel not in Channel.values:
         raise ValidationError("Choose how to send the invitations.", code="channel")
@@ -123,6 +132,10 @@ def invitation_batch_create(
         .order_by("pk")
         .select_for_update(of=("self",))
     )
+    if request_key is not None:
+        made = InvitationBatch.objects.filter(request_key=request_key, created_by=by).first()
+        if made is not None:
+            return made
     plan = invitation_batch_plan(entries=locked, channel=channel, on=on)
     if len(plan.patient_ids) > BATCH_LIMIT:
         raise ValidationError(
@@ -141,6 +154,7 @@ def invitation_batch_create(
         created_by=by,
         letters_state=InvitationBatch.LettersState.PENDING if channel == Channel.LETTER else "",
         letters_total=len(plan.patient_ids) if channel == Channel.LETTER else 0,
+        request_key=request_key,
     )
     Invitation.objects.bulk_create(
         Invitation(

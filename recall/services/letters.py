@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -41,7 +42,7 @@ def batch_letters_render(*, batch: InvitationBatch) -> InvitationBatch:
         batch = InvitationBatch.objects.select_for_update().get(pk=batch.pk)
         # Ready, or a batch without letters: nothing to do. Rendering: a worker died mid-way and the task
         # was redelivered (acks_late), so start again.
-        if batch.letters_state in ("", InvitationBatch.LettersState.READY):
+        if batch.letters_state in ("", InvitationBatch.LettersState.READY) or batch.is_cancelled:
             return batch
         batch.letters_state, batch.letters_done, batch.letters_error = (
             InvitationBatch.LettersState.RENDERING,
@@ -70,4 +71,18 @@ def batch_letters_render(*, batch: InvitationBatch) -> InvitationBatch:
     batch.letters_file.save(f"recall-batch-{batch.pk}-letters.pdf", ContentFile(pdf), save=False)
     batch.letters_state, batch.letters_done = InvitationBatch.LettersState.READY, len(letters)
     batch.save(update_fields=["letters_file", "letters_state", "letters_done"])
+    return batch
+
+
+@transaction.atomic
+def batch_letters_retry(*, batch: InvitationBatch) -> InvitationBatch:
+    """Letters that failed go back to waiting, for the task (`recall.tasks.batch_letters_enqueue`) to
+    make again."""
+    batch = InvitationBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.is_cancelled:
+        raise ValidationError("This batch has been undone: it has no letters to make.", code="cancelled")
+    if batch.letters_state != InvitationBatch.LettersState.FAILED:
+        raise ValidationError("Only letters that failed can be made again.", code="not_failed")
+    batch.letters_state, batch.letters_done, batch.letters_error = InvitationBatch.LettersState.PENDING, 0, ""
+    batch.save(update_fields=["letters_state", "letters_done", "letters_error"])
     return batch

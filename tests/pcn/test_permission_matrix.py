@@ -35,7 +35,7 @@ from caseload.models import (
 )
 from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
-from recall.models import Appointment, RecallEntry, Register, qof_year
+from recall.models import Appointment, Invitation, InvitationBatch, RecallEntry, Register, qof_year
 from tests.conftest import sign_in
 from tests.factories import CaseloadEpisodeFactory
 
@@ -221,6 +221,28 @@ def appointment_pk(ctx: Any) -> list[Any]:
     return [appointment.pk]
 
 
+def recall_batch_pk(ctx: Any) -> list[Any]:
+    """A batch sent today inviting the context's patient (practice A), its letters ready."""
+    batch = InvitationBatch.objects.filter(description="Matrix batch").first()
+    if batch is None:
+        user, today = ctx.episode.coordinator, timezone.localdate()
+        entry, _ = RecallEntry.objects.get_or_create(
+            patient=ctx.patient, register=Register.objects.get(key="diabetes"), year=qof_year(today),
+            defaults={"due_month": today.replace(day=1)},
+        )  # fmt: skip
+        batch = InvitationBatch.objects.create(
+            channel="letter", sent_on=today, description="Matrix batch", practice_ids=[ctx.patient.practice_id],
+            patient_count=1, invitation_count=1, created_by=user, letters_state="ready", letters_done=1,
+            letters_total=1,
+        )  # fmt: skip
+        batch.letters_file.save("matrix-letters.pdf", ContentFile(b"%PDF-1.7 matrix"))
+        Invitation.objects.create(
+            entry=entry, patient=ctx.patient, register=entry.register, year=entry.year, sequence=1,
+            channel="letter", sent_on=today, batch=batch, created_by=user,
+        )  # fmt: skip
+    return [batch.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -382,6 +404,20 @@ MATRIX: dict[str, Spec] = {
     "recall:entry_pca_withdraw": Spec(roles=CASELOAD_ROLES, args=recall_pca_entry_pk, scoped=True),
     "recall:screening_list": Spec(roles=PATIENT_ROLES),
     "recall:screening_contact": Spec(roles=CASELOAD_ROLES, args=screening_entry_pk, scoped=True),
+    # Recall worklists and invitation batches (recall.views.worklists, .batches). Without patients chosen
+    # the batch preview sends the user back to the worklist; the context's batch has letters ready, so
+    # "try again" goes back to the batch with a message.
+    "recall:worklist": Spec(roles=PATIENT_ROLES),
+    "recall:batch_new": Spec(roles=CASELOAD_ROLES, ok=frozenset({302})),
+    "recall:batch_list": Spec(roles=PATIENT_ROLES),
+    "recall:batch_detail": Spec(roles=PATIENT_ROLES, args=recall_batch_pk, scoped=True),
+    "recall:batch_messaging_csv": Spec(roles=PATIENT_ROLES, args=recall_batch_pk, scoped=True),
+    "recall:batch_coding_csv": Spec(roles=PATIENT_ROLES, args=recall_batch_pk, scoped=True),
+    "recall:batch_letters": Spec(roles=PATIENT_ROLES, args=recall_batch_pk, scoped=True),
+    "recall:batch_letters_retry": Spec(
+        roles=CASELOAD_ROLES, args=recall_batch_pk, scoped=True, method="post", ok=frozenset({302})
+    ),
+    "recall:batch_undo": Spec(roles=CASELOAD_ROLES, args=recall_batch_pk, scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
 }
 

@@ -1,0 +1,65 @@
+"""The recall worklist: the coordinator's main recall page. Every open review of their practices'
+patients this QOF year, filtered, counted per state, sorted and paged; tick patients (or take every
+one matching the filter) to preview an invitation batch.
+
+Reading needs Perm.VIEW_PATIENTS; the batch it leads to needs Perm.MANAGE_CASELOAD (recall.views.batches).
+"""
+
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from caseload.models import CaseloadEpisode
+from pcn.audit import audit
+from pcn.pagination import CappedPaginator, query_without
+from pcn.permissions import Perm, has_perm, permission_required
+from recall.filters import SORT_LABELS, WorklistFilter
+from recall.models import Channel, RecallEntry, qof_year, year_label
+from recall.services.invitations import BATCH_LIMIT
+
+PAGE_SIZE = 50
+# The counts' words: shorter than the states' own, so that the seven fit in one row.
+COUNT_LABELS = {
+    RecallEntry.State.DUE: "Due", RecallEntry.State.INVITED: "Invited",
+    RecallEntry.State.EXCEPTED: "Excepted but still due", RecallEntry.State.BOOKED: "Booked",
+    RecallEntry.State.SEEN: "Seen", RecallEntry.State.PCA: "PCA", RecallEntry.State.CLOSED: "Closed",
+}  # fmt: skip
+
+
+def _entries(request: HttpRequest) -> WorklistFilter:
+    on_caseload = CaseloadEpisode.objects.open().filter(patient_id=OuterRef("patient_id"))
+    base = (
+        RecallEntry.objects.visible_to(request.user)
+        .select_related("patient__practice", "register")
+        .annotate(on_caseload=Exists(on_caseload))
+    )
+    return WorklistFilter(request.GET, queryset=base, user=request.user)  # type: ignore[arg-type]
+
+
+def _state_counts(worklist: WorklistFilter) -> list[tuple[str, str, int]]:
+    counts = worklist.counts()
+    return [(state, COUNT_LABELS[state], counts[state]) for state in COUNT_LABELS]
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def worklist_view(request: HttpRequest) -> HttpResponse:
+    """The worklist: open entries by default (excepted-but-still-due ones among them, badged)."""
+    worklist = _entries(request)
+    page = CappedPaginator(worklist.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    audit(request, "recall.worklist.view", [row.patient_id for row in rows], page=page.number,
+          filters=query_without(request, "page"))  # fmt: skip
+    sort = worklist.cleaned.get("sort") or "due"
+    context = {
+        "filter": worklist, "page": page, "entries": rows, "counts": _state_counts(worklist),
+        "query_string": query_without(request, "page"),
+        "state_query": query_without(request, "page", "state"),
+        "sort_query": query_without(request, "page", "sort"), "current_sort": sort,
+        "sort_label": SORT_LABELS[sort],
+        "current_state": worklist.cleaned.get("state", ""), "channels": Channel.choices,
+        "can_invite": has_perm(request.user, Perm.MANAGE_CASELOAD), "batch_limit": BATCH_LIMIT,
+        "several_practices": len(request.user.practice_ids()) > 1,  # type: ignore[union-attr]
+        "year_label": year_label(int(worklist.cleaned.get("year") or qof_year(timezone.localdate()))),
+    }  # fmt: skip
+    return render(request, "recall/worklist.html", context)
