@@ -16,6 +16,7 @@ NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("My actions", "mdt:my_actions", Perm.VIEW_PATIENTS),
     ("Reviews due", "careplans:reviews_due", Perm.VIEW_PATIENTS),
     ("Recall", "recall:worklist", Perm.VIEW_PATIENTS),
+    ("My appointments", "recall:my_appointments", Perm.VIEW_PATIENTS),
     ("Find patients", "caseload:patient_list", Perm.VIEW_PATIENTS),
     ("Referrals", "caseload:referral_list", Perm.VIEW_PATIENTS),
     ("Transfers of care", "caseload:triage_list", Perm.VIEW_PATIENTS),
