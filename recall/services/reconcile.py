@@ -18,8 +18,8 @@ future, a patient who is not at one of the importer's practices (the same words 
 NHS number is known elsewhere). A file-level problem (no NHS number column, no recall column, a
 register key that is not a register's, a control character in a heading) rejects the whole file.
 
-Bulk: one query for the patients, one for the entries, one UPDATE per 1,000 entries changed (Django's
-bulk_update), two for the audit event. bench/recall.py times 5,000 rows.
+Bulk: one query for the patients, one for the entries, one UPDATE for all of them (PostgreSQL), two
+for the audit event. bench/recall.py times 5,000 rows.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from caseload.models import Patient
@@ -261,6 +261,36 @@ def recall_dates_upload(*, upload: UploadedFile, by: User) -> tuple[RecallDatesR
             return None, rejected.message
 
 
+SAVED = ("gp_last_review_on", "gp_last_invited_on", "gp_pca_on", "state", "seen_on", "seen_source")
+
+
+def _entries_save(entries: list[RecallEntry], *, today: date) -> None:
+    """One UPDATE … FROM unnest(…) on PostgreSQL (Django's bulk_update builds a CASE per row and field:
+    9 s for 5,000 rows, against 0.1 s); bulk_update elsewhere (SQLite, the try-it-out default)."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        for entry in entries:
+            entry.updated_at = now
+        RecallEntry.objects.bulk_update(entries, [*SAVED, "gp_checked_on", "updated_at"], batch_size=500)
+        return
+    columns = [
+        [entry.pk for entry in entries],
+        *([getattr(entry, name) for entry in entries] for name in SAVED),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {RecallEntry._meta.db_table} e SET gp_last_review_on = v.review, gp_last_invited_on = v.invited,
+                gp_pca_on = v.pca, state = v.state, seen_on = v.seen_on, seen_source = v.seen_source,
+                gp_checked_on = %s, updated_at = %s
+            FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::date[], %s::text[], %s::date[], %s::text[])
+                AS v(id, review, invited, pca, state, seen_on, seen_source)
+            WHERE e.id = v.id
+            """,  # noqa: S608 — the table name from _meta, every value a parameter
+            [today, now, *columns],
+        )
+
+
 @transaction.atomic
 def _apply(
     values: dict[int, dict[tuple[int, str], date | None]], columns: list[RecallColumn], result: RecallDatesResult,
@@ -272,6 +302,7 @@ def _apply(
         RecallEntry.objects.filter(
             year=result.year, patient_id__in=list(values), register_id__in=register_ids
         )
+        .only("patient_id", "register_id", "state", "seen_on", "seen_source", *SAVED[:3])
         .select_for_update()
         .order_by("pk")
     )
@@ -293,12 +324,7 @@ def _apply(
                 RecallEntry.State.SEEN, review, RecallEntry.SeenSource.GP_RECORD,
             )  # fmt: skip
             result.reviews_closed += 1
-    fields = ["gp_last_review_on", "gp_last_invited_on", "gp_pca_on", "gp_checked_on", "state", "seen_on",
-              "seen_source", "updated_at"]  # fmt: skip
-    now = timezone.now()
-    for entry in entries:
-        entry.updated_at = now
-    RecallEntry.objects.bulk_update(entries, fields, batch_size=1000)
+    _entries_save(entries, today=today)
     result.entries_updated = len(entries)
     audit(
         None, "recall.reconcile.import", sorted(values), user=by, year=result.year, rows=result.rows,
