@@ -73,8 +73,8 @@ class DiscrepancyForm(_RecallFilterForm):
 class RecallDatesUploadForm(forms.Form):
     file = forms.FileField(
         label="Recall dates file",
-        help_text="CSV or XLSX: an NHS number column, and columns named last_review_<register>, "
-        "last_invited_<register> or pca_<register> (for example last_review_diabetes).",
+        help_text="CSV or XLSX: an NHS number column, and columns such as last_review_diabetes, "
+        "last_invited_copd or pca_asthma.",
         error_messages={"required": "Choose a CSV or XLSX file"},
     )
 

@@ -123,9 +123,12 @@ def entry_problems(entry: Any) -> list[Problem]:
         problems.append(Problem(
             "off_register", KIND_LABELS["off_register"],
             f"Invited {entry.invitations}× before it closed on {_day(entry.closed_on)}",
-            f"No {register.name} diagnosis",
+            f"No {register.name} diagnosis" if register.ltc_flag else "Not eligible",
             f"Check the {register.name} diagnosis: if it was removed in error, code it again; if it is "
-            "right, cancel any appointment booked for this review.",
+            "right, cancel any appointment booked for this review."
+            if register.ltc_flag
+            else f"Check why the patient is no longer eligible for {register.name}; cancel any appointment "
+            "booked for it.",
         ))  # fmt: skip
     return problems
 
