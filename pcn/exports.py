@@ -1,4 +1,4 @@
-"""Escaping for every spreadsheet export (CSV now, XLSX later) against formula injection.
+"""Escaping for every spreadsheet export (CSV and XLSX) against formula injection.
 
 A cell that starts with = + - @ or a tab/carriage return is run as a formula by Excel and
 LibreOffice (OWASP "CSV Injection"; CWE-1236). Such text cells are prefixed with a single quote,
@@ -6,10 +6,15 @@ which spreadsheets show as text. Numbers are left as numbers.
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from openpyxl import Workbook
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -46,5 +51,65 @@ def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
             yield writer.writerow(csv_safe(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Characters an XLSX cell cannot hold (openpyxl refuses them): C0 controls other than tab, LF, CR.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SHEET_TITLE_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
+
+
+def xlsx_cell(value: Any) -> Any:
+    """An XLSX cell: escaped like a CSV cell (cell_safe), dates kept as dates, control characters
+    shown as \\xNN (an XLSX cell cannot hold them)."""
+    if isinstance(value, date | datetime):
+        return timezone.localtime(value).replace(tzinfo=None) if isinstance(value, datetime) else value
+    value = cell_safe(value)
+    if isinstance(value, str):
+        return _XLSX_ILLEGAL.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+    return value
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique in the workbook."""
+    base = _SHEET_TITLE_ILLEGAL.sub(" ", title).strip()[:31] or "Sheet"
+    name, number = base, 2
+    while name.casefold() in used:
+        suffix = f" ({number})"
+        name, number = base[: 31 - len(suffix)] + suffix, number + 1
+    used.add(name.casefold())
+    return name
+
+
+def xlsx_download(
+    filename: str,
+    sheets: Sequence[tuple[str, list[str], Iterable[Iterable[Any]]]],
+    *,
+    title: str,
+    by: Any,
+    details: Sequence[tuple[str, Any]] = (),
+) -> HttpResponse:
+    """An XLSX attachment: a cover sheet (the title, `details` such as the QOF year, who made it and
+    when) and one sheet per (title, header, rows). Every cell is escaped as a CSV cell is."""
+    workbook = Workbook(write_only=True)
+    used: set[str] = set()
+    cover = workbook.create_sheet(_sheet_title("About", used))
+    cover.append([xlsx_cell(title)])
+    for label, value in [
+        *details,
+        ("Made by", getattr(by, "full_name", "") or getattr(by, "email", "") or str(by)),
+        ("Made at", timezone.localtime().strftime("%d/%m/%Y %H:%M")),
+    ]:
+        cover.append([xlsx_cell(label), xlsx_cell(value)])
+    for sheet_title, header, rows in sheets:
+        sheet = workbook.create_sheet(_sheet_title(sheet_title, used))
+        sheet.append([xlsx_cell(heading) for heading in header])
+        for row in rows:
+            sheet.append([xlsx_cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

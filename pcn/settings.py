@@ -214,6 +214,10 @@ FREQUENT_ATTENDER_THRESHOLD = env_int("FREQUENT_ATTENDER_THRESHOLD", 5)
 # Call/recall: a review or invitation recorded here that the GP record (the last recall dates file)
 # still does not show after this many days is listed on the coding discrepancies page.
 RECALL_CODING_LAG_DAYS = env_int("RECALL_CODING_LAG_DAYS", 14)
+# Recall dates files (recall.services.reconcile): the largest upload, and the most rows the web page
+# reconciles in the request (bench/recall.py measures 5,000; larger files: manage.py import_recall_dates).
+RECALL_DATES_MAX_MB = env_int("RECALL_DATES_MAX_MB", 10)
+RECALL_DATES_MAX_ROWS = env_int("RECALL_DATES_MAX_ROWS", 5000)
 # Patient Activation Measure: a re-measure task this many months after each measure (DOMAIN.md; default 6,
 # *unverified*: no NHSE-mandated interval was found, so the PAM form says so).
 PAM_REMEASURE_MONTHS = env_int("PAM_REMEASURE_MONTHS", 6)

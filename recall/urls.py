@@ -1,6 +1,15 @@
 from django.urls import path
 
-from recall.views import appointments, batches, entries, screening, worklists
+from recall.views import (
+    appointments,
+    batches,
+    discrepancies,
+    entries,
+    reconcile,
+    report,
+    screening,
+    worklists,
+)
 
 app_name = "recall"
 
@@ -29,4 +38,10 @@ urlpatterns: list = [
     path("entries/<int:pk>/call/", screening.screening_contact_view, name="screening_contact"),
     path("screening/", screening.screening_list_view, name="screening_list"),
     # The call/recall report, coding discrepancies and the GP record reconciliation (recall.views.report, …)
+    path("report/", report.report_view, name="report"),
+    path("report/export.csv", report.report_csv_view, name="report_csv"),
+    path("report/export.xlsx", report.report_xlsx_view, name="report_xlsx"),
+    path("discrepancies/", discrepancies.discrepancies_view, name="discrepancies"),
+    path("discrepancies/export.csv", discrepancies.discrepancies_csv_view, name="discrepancies_csv"),
+    path("reconcile/", reconcile.reconcile_view, name="reconcile"),
 ]

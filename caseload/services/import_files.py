@@ -721,6 +721,36 @@ def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
         workbook.close()
 
 
+class _DetectedCsv(NamedTuple):
+    """The reading of a CSV file without a profile: the encoding detected, commas."""
+
+    encoding: str = ImportProfile.Encoding.AUTO
+    delimiter: str = ","
+
+
+def file_rows(path: Path, *, max_bytes: int) -> Iterator[list[Any]]:
+    """The rows of a CSV or XLSX file read as the imports read them, for a file with no profile (a recall
+    dates file): CSV in UTF-8 or Windows-1252 (detected), comma-separated; XLSX's first sheet, its dates
+    as dates and Excel's escapes of control characters decoded. Raises FileRejected."""
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRejected("The file is empty.")
+    if size > max_bytes:
+        raise FileRejected(
+            f"The file is {size / 1_048_576:.1f} MB: the largest file that can be imported is "
+            f"{max_bytes / 1_048_576:.0f} MB. Split it into smaller files."
+        )
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == XLS_MAGIC:
+        raise FileRejected(
+            "This is an old-style Excel file (.xls). Save it as .xlsx or as CSV and import that."
+        )
+    if magic == XLSX_MAGIC:
+        return _xlsx_rows(path, max_uncompressed=max(10 * max_bytes, 200 * 1_048_576))
+    return _csv_rows(path, _DetectedCsv())  # type: ignore[arg-type]
+
+
 # --- The parse ---------------------------------------------------------------------------------------
 
 PROGRESS_EVERY = 5000

@@ -419,6 +419,14 @@ MATRIX: dict[str, Spec] = {
     ),
     "recall:batch_undo": Spec(roles=CASELOAD_ROLES, args=recall_batch_pk, scoped=True),
     "admin:*": Spec(roles=frozenset({Role.ADMINISTRATOR}), login_url="admin:login"),
+    # Call/recall report, coding discrepancies and the GP record reconciliation (recall.views.report,
+    # .discrepancies, .reconcile): lists scoped by their rows (practice filters offer the user's own).
+    "recall:report": Spec(roles=PATIENT_ROLES),
+    "recall:report_csv": Spec(roles=PATIENT_ROLES),
+    "recall:report_xlsx": Spec(roles=PATIENT_ROLES),
+    "recall:discrepancies": Spec(roles=PATIENT_ROLES),
+    "recall:discrepancies_csv": Spec(roles=PATIENT_ROLES),
+    "recall:reconcile": Spec(roles=CASELOAD_ROLES),
 }
 
 
