@@ -1,6 +1,7 @@
 """Pagination whose count stops early, so a list over 100,000 rows never counts them all."""
 
 from functools import cached_property
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
@@ -15,8 +16,16 @@ class CappedPaginator(Paginator):
 
     cap = 10_000
 
+    def __init__(
+        self, object_list: Any, per_page: int, *args: Any, known_count: int | None = None, **kwargs: Any
+    ):
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.known_count = known_count  # a count the page has already made (its figures): no query
+
     @cached_property
     def count(self) -> int:  # type: ignore[override]
+        if self.known_count is not None:
+            return min(self.known_count, self.cap + 1)
         # Count ids only: no annotations, no ORDER BY in the capped subquery.
         return self.object_list.order_by().values("pk")[: self.cap + 1].count()
 

@@ -110,13 +110,17 @@ class WorklistFilter(PatientPracticeChoices, django_filters.FilterSet):
 
     @property
     def qs(self) -> QuerySet[RecallEntry]:
-        state = self.cleaned.get("state", OPEN)
         queryset = self.unstated
-        if state == OPEN:
-            queryset = queryset.filter(state__in=RecallEntry.OPEN_STATES)
-        elif state != ANY_STATE:
-            queryset = queryset.filter(state=state)
+        if self.cleaned.get("state", OPEN) != ANY_STATE:
+            queryset = queryset.filter(state__in=self.states())
         return queryset.order_by(*SORTS.get(self.cleaned.get("sort", "due"), SORTS["due"]))
+
+    def states(self) -> tuple[str, ...]:
+        """The states the list shows (the state filter)."""
+        state = self.cleaned.get("state", OPEN)
+        if state == OPEN:
+            return tuple(RecallEntry.OPEN_STATES)
+        return tuple(RecallEntry.State.values) if state == ANY_STATE else (state,)
 
     def counts(self) -> dict[str, int]:
         """How many entries of the list (under every filter but the state) are in each state: one query."""
