@@ -12,9 +12,8 @@ import argparse
 import statistics
 import sys
 import time
-from io import StringIO
 
-from django_on_postgres import setup_django
+from django_on_postgres import demo_database, setup_django, signed_in_client
 
 
 def main() -> int:
@@ -25,28 +24,14 @@ def main() -> int:
 
     if not setup_django("bench/caseload_pages.py", DEMO_MODE="1", HTTPS="0"):
         return 2
-    from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
 
     from caseload.models import CaseloadEpisode, Patient
     from caseload.services.episodes import episodes_open
-    from pcn.models import AuditEvent, User
+    from pcn.models import User
 
-    # The test client's host, without setup_test_environment(): that instruments every template render
-    # (a signal each), which is not what production pays.
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("migrate", verbosity=0)
-    if Patient.objects.count() != args.patients:
-        if AuditEvent.objects.exists():
-            # Audit rows are append-only and name patients: reseeding needs a fresh database.
-            print("The bench database has audit rows: drop and recreate it to reseed.", file=sys.stderr)
-            return 2
-        started = time.perf_counter()
-        call_command("seed_demo", "--patients", str(args.patients), "--reset", stdout=StringIO())
-        print(f"Seeded {args.patients:,} patients in {time.perf_counter() - started:.1f} s")
+    if not demo_database(args.patients):
+        return 2
 
     coordinator = User.objects.get(email="coordinator@demo.pcn.test")
     manager = User.objects.get(email="manager@demo.pcn.test")
@@ -57,13 +42,7 @@ def main() -> int:
         episodes_open(patients=patients, coordinator=coordinator, reason="risk_list", by=coordinator)
     connection.cursor().execute("ANALYZE")
 
-    def client_for(user: User) -> Client:
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
-        session.save()
-        return client
+    client_for = signed_in_client
 
     cases = [
         ("manager: cohort, unfiltered", manager, "/patients/"),

@@ -18,3 +18,43 @@ def setup_django(script: str, **environ: str) -> bool:
     os.environ.update(environ)
     django.setup()
     return True
+
+
+def demo_database(patients: int) -> bool:
+    """The bench database migrated and holding the demo PCN with `patients` patients (seeded when it holds
+    another number). False, having said why, when it cannot be reseeded (audit rows are append-only)."""
+    import time
+    from io import StringIO
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from caseload.models import Patient
+    from pcn.models import AuditEvent
+
+    # The test client's host, without setup_test_environment(): that instruments every template render
+    # (a signal each), which is not what production pays.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    call_command("migrate", verbosity=0)
+    if Patient.objects.count() != patients:
+        if AuditEvent.objects.exists():
+            # Audit rows are append-only and name patients: reseeding needs a fresh database.
+            print("The bench database has audit rows: drop and recreate it to reseed.", file=sys.stderr)
+            return False
+        started = time.perf_counter()
+        call_command("seed_demo", "--patients", str(patients), "--reset", stdout=StringIO())
+        print(f"Seeded {patients:,} patients in {time.perf_counter() - started:.1f} s")
+    return True
+
+
+def signed_in_client(user: object) -> object:
+    """A test client signed in as `user`, past two-factor (as if a code had been entered)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id  # type: ignore[attr-defined]
+    session.save()
+    return client

@@ -22,14 +22,14 @@ removed first, not afterwards.
 import argparse
 import csv
 import io
-import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
-from io import StringIO
 from pathlib import Path
+
+from django_on_postgres import demo_database, setup_django, signed_in_client
 
 
 def main() -> int:
@@ -39,44 +39,22 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print("bench/recall.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
+    if not setup_django("bench/recall.py", DEMO_MODE="1", HTTPS="0"):
         return 2
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcn.settings")
-    os.environ["DEMO_MODE"] = "1"
-    os.environ["HTTPS"] = "0"
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, transaction
-    from django.test import Client
     from django.urls import NoReverseMatch, reverse
     from django.utils import timezone
-    from django_otp import DEVICE_ID_SESSION_KEY
 
     from caseload.models import Patient
     from pcn.exports import csv_safe
-    from pcn.models import AuditEvent, User
+    from pcn.models import User
     from recall.models import Appointment, Invitation, InvitationBatch, RecallEntry, qof_year
     from recall.services.invitations import MESSAGING_HEADER, invitation_batch_create, messaging_rows
     from recall.services.reconcile import recall_dates_import
     from recall.services.years import recall_year_build
 
-    # The test client's host, without setup_test_environment(): that instruments every template render
-    # (a signal each), which is not what production pays.
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("migrate", verbosity=0)
-    if Patient.objects.count() != args.patients:
-        if AuditEvent.objects.exists():
-            print("The bench database has audit rows: drop and recreate it to reseed.", file=sys.stderr)
-            return 2
-        started = time.perf_counter()
-        call_command("seed_demo", "--patients", str(args.patients), "--reset", stdout=StringIO())
-        print(f"Seeded {args.patients:,} patients in {time.perf_counter() - started:.1f} s")
+    if not demo_database(args.patients):
+        return 2
     today = timezone.localdate()
     year = qof_year(today)
     manager = User.objects.get(email="manager@demo.pcn.test")
@@ -221,11 +199,7 @@ def main() -> int:
         # PCN's 100,000 patients at once (printed for comparison).
         for email, target in (("coordinator@demo.pcn.test", 150), ("manager@demo.pcn.test", None)):
             user = User.objects.get(email=email)
-            client = Client()
-            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-            session = client.session
-            session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id
-            session.save()
+            client = signed_in_client(user)
             for query in ("", "?register=1"):
                 assert client.get(url + query).status_code == 200
                 timings = []

@@ -728,10 +728,9 @@ class _DetectedCsv(NamedTuple):
     delimiter: str = ","
 
 
-def file_rows(path: Path, *, max_bytes: int) -> Iterator[list[Any]]:
-    """The rows of a CSV or XLSX file read as the imports read them, for a file with no profile (a recall
-    dates file): CSV in UTF-8 or Windows-1252 (detected), comma-separated; XLSX's first sheet, its dates
-    as dates and Excel's escapes of control characters decoded. Raises FileRejected."""
+def _file_kind(path: Path, *, max_bytes: int) -> bytes:
+    """The file's first four bytes (XLSX_MAGIC for a workbook), once it is known to be neither empty, too
+    big, nor an old .xls. Raises FileRejected."""
     size = path.stat().st_size
     if size == 0:
         raise FileRejected("The file is empty.")
@@ -746,6 +745,14 @@ def file_rows(path: Path, *, max_bytes: int) -> Iterator[list[Any]]:
         raise FileRejected(
             "This is an old-style Excel file (.xls). Save it as .xlsx or as CSV and import that."
         )
+    return magic
+
+
+def file_rows(path: Path, *, max_bytes: int) -> Iterator[list[Any]]:
+    """The rows of a CSV or XLSX file read as the imports read them, for a file with no profile (a recall
+    dates file): CSV in UTF-8 or Windows-1252 (detected), comma-separated; XLSX's first sheet, its dates
+    as dates and Excel's escapes of control characters decoded. Raises FileRejected."""
+    magic = _file_kind(path, max_bytes=max_bytes)
     if magic == XLSX_MAGIC:
         return _xlsx_rows(path, max_uncompressed=max(10 * max_bytes, 200 * 1_048_576))
     return _csv_rows(path, _DetectedCsv())  # type: ignore[arg-type]
@@ -774,20 +781,7 @@ def parse_population_file(
     whose patients may be imported (None: all of them, for unattended imports); care_homes:
     (practice id, casefolded name) → care home id.
     """
-    size = path.stat().st_size
-    if size == 0:
-        raise FileRejected("The file is empty.")
-    if size > max_bytes:
-        raise FileRejected(
-            f"The file is {size / 1_048_576:.1f} MB: the largest file that can be imported is "
-            f"{max_bytes / 1_048_576:.0f} MB. Split it into smaller files."
-        )
-    with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic == XLS_MAGIC:
-        raise FileRejected(
-            "This is an old-style Excel file (.xls). Save it as .xlsx or as CSV and import that."
-        )
+    magic = _file_kind(path, max_bytes=max_bytes)
 
     column_map = {heading_key(heading): name for heading, name in profile.column_map.items()}
     fill_down_keys = {heading_key(heading) for heading in profile.fill_down}
