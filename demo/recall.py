@@ -23,6 +23,7 @@ from recall.models import (
     Invitation,
     InvitationBatch,
     RecallEntry,
+    ScreeningCall,
     qof_year,
 )
 from recall.services.years import recall_sweep
@@ -223,6 +224,7 @@ def demo_recall_seed(
 
 def demo_recall_reset() -> None:
     """The recall records go before the patients they name (they protect them)."""
+    ScreeningCall.objects.all().delete()
     Appointment.objects.all().delete()
     Invitation.objects.all().delete()
     InvitationBatch.objects.all().delete()

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
-from django.db.models.functions import Concat
 from django.urls import reverse
 
 from caseload.models import LTC_LABELS, Contact, Patient, ltc_labels
@@ -25,8 +24,8 @@ if TYPE_CHECKING:
     from pcn.models import User
 
 
-# A screening call is a caseload Contact (it shows on the patient's timeline) whose outcome reads
-# "<register name> call: <what happened>": the screening list finds each entry's last call by it.
+# A screening call is a caseload Contact (it shows on the patient's timeline, its outcome reading
+# "<register name> call: <what happened>") linked to its entry by a ScreeningCall row.
 CALL_MARK = " call: "
 
 
@@ -170,20 +169,14 @@ class RecallEntryQuerySet(PracticeScopedQuerySet):
         )
 
     def with_last_call(self, *, since: date) -> Self:
-        """Each entry's latest screening call since `since` (`last_call_outcome`, `last_call_at`): the
-        patient's phone contacts whose outcome names the register (`screening_call_outcome`). Two
-        subqueries in the same SELECT: no query per row."""
-        calls = Contact.objects.filter(
-            patient_id=models.OuterRef("patient_id"),
-            method=Contact.Method.PHONE,
-            contact_at__date__gte=since,
-            outcome__startswith=Concat(
-                models.OuterRef("register__name"), models.Value(CALL_MARK), output_field=models.CharField()
-            ),
-        ).order_by("-contact_at", "-id")
+        """Each entry's latest screening call since `since` (`last_call_outcome`, the outcome's key, and
+        `last_call_at`). Two subqueries in the same SELECT: no query per row."""
+        calls = ScreeningCall.objects.filter(
+            entry_id=models.OuterRef("pk"), contact__contact_at__date__gte=since
+        ).order_by("-contact__contact_at", "-id")
         return self.annotate(
             last_call_outcome=models.Subquery(calls.values("outcome")[:1]),
-            last_call_at=models.Subquery(calls.values("contact_at")[:1]),
+            last_call_at=models.Subquery(calls.values("contact__contact_at")[:1]),
         )
 
 
@@ -289,8 +282,7 @@ class RecallEntry(models.Model):
     def last_call_text(self) -> str:
         """What the last screening call found ("No answer"), on entries read `with_last_call`."""
         outcome = getattr(self, "last_call_outcome", None) or ""
-        text = outcome.removeprefix(f"{self.register.name}{CALL_MARK}")
-        return text[:1].upper() + text[1:]
+        return ScreeningCallOutcome(outcome).label if outcome else ""
 
 
 def count_state(invitations: int, expected: int) -> str:
@@ -515,3 +507,18 @@ class Appointment(models.Model):
 
     def booked_by_user(self, user: User) -> bool:
         return self.booked_by_id == user.pk
+
+
+class ScreeningCall(models.Model):
+    """A call to a screening non-responder: the caseload Contact it was recorded as, and what it found."""
+
+    entry = models.ForeignKey(RecallEntry, on_delete=models.PROTECT, related_name="screening_calls")
+    contact = models.OneToOneField(Contact, on_delete=models.PROTECT, related_name="screening_call")
+    outcome = models.CharField(max_length=15, choices=ScreeningCallOutcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entry.register} call: {self.get_outcome_display()}"

@@ -13,7 +13,7 @@ from caseload.models import Contact
 from caseload.services.contacts import contact_record
 from pcn.audit import audit
 from pcn.models import User
-from recall.models import RecallEntry, ScreeningCallOutcome, screening_call_outcome
+from recall.models import RecallEntry, ScreeningCall, ScreeningCallOutcome, screening_call_outcome
 
 
 @transaction.atomic
@@ -21,8 +21,9 @@ def screening_call_record(
     *, entry: RecallEntry, outcome: str, duration_minutes: int, by: User, notes: str = "",
     at: datetime | None = None,
 ) -> Contact:  # fmt: skip
-    """A phone call about a screening invitation: a Contact whose outcome names the register (the
-    screening list shows the latest one). It does not move the entry: booking does, or a PCA."""
+    """A phone call about a screening invitation: a Contact (on the timeline, its outcome naming the
+    register) linked to the entry (the screening list shows the latest). It does not move the entry:
+    booking does, or a PCA."""
     if not entry.register.is_screening:
         raise ValidationError("Calls are recorded here for screening programmes only.", code="register")
     if outcome not in ScreeningCallOutcome.values:
@@ -32,6 +33,7 @@ def screening_call_record(
         with_whom=Contact.WithWhom.PATIENT, duration_minutes=duration_minutes, notes=notes,
         outcome=screening_call_outcome(entry.register, outcome), by=by,
     )  # fmt: skip
+    ScreeningCall.objects.create(entry=entry, contact=contact, outcome=outcome)
     audit(
         None, "recall.screening.call", [entry.patient_id], user=by, entry_id=entry.pk, outcome=outcome,
         contact_id=contact.pk,
