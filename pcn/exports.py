@@ -83,16 +83,17 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return name
 
 
-def xlsx_download(
-    filename: str,
-    sheets: Sequence[tuple[str, list[str], Iterable[Iterable[Any]]]],
+def xlsx_write(
+    target: Any,
+    sheets: Iterable[tuple[str, list[str], Iterable[Iterable[Any]]]],
     *,
     title: str,
     by: Any,
     details: Sequence[tuple[str, Any]] = (),
-) -> HttpResponse:
-    """An XLSX attachment: a cover sheet (the title, `details` such as the QOF year, who made it and
-    when) and one sheet per (title, header, rows). Every cell is escaped as a CSV cell is."""
+) -> None:
+    """Write an XLSX workbook to `target` (a path or a binary file): a cover sheet (the title, `details`
+    such as the QOF year, who made it and when) and one sheet per (title, header, rows). Write-only mode,
+    so rows are streamed rather than held; every cell is escaped as a CSV cell is."""
     workbook = Workbook(write_only=True)
     used: set[str] = set()
     cover = workbook.create_sheet(_sheet_title("About", used))
@@ -108,8 +109,20 @@ def xlsx_download(
         sheet.append([xlsx_cell(heading) for heading in header])
         for row in rows:
             sheet.append([xlsx_cell(value) for value in row])
+    workbook.save(target)
+
+
+def xlsx_download(
+    filename: str,
+    sheets: Sequence[tuple[str, list[str], Iterable[Iterable[Any]]]],
+    *,
+    title: str,
+    by: Any,
+    details: Sequence[tuple[str, Any]] = (),
+) -> HttpResponse:
+    """An XLSX attachment (see `xlsx_write`)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    xlsx_write(buffer, sheets, title=title, by=by, details=details)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -372,3 +372,17 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- Reporting: downloads and the monthly pack (reporting.services.exports, .packs) ---------------------
+# Asking again for the same download (report, period, practices, format) within this many minutes of the
+# last one being made gets that file rather than a new one; one still being made is always reused.
+REPORTING_EXPORT_REUSE_MINUTES = env_int("REPORTING_EXPORT_REUSE_MINUTES", 60)
+# The reports in the monthly PCN pack (keys of reporting.reports.REPORTS), in order.
+REPORTING_MONTHLY_PACK_REPORTS = env_list(
+    "REPORTING_MONTHLY_PACK_REPORTS", ["caseload", "care_plans", "mdt", "recall"]
+)
+# Daily; the task acts only on the first working day of the month (pcn.working_days), each manager once.
+CELERY_BEAT_SCHEDULE["reporting-monthly-pack"] = {
+    "task": "reporting.tasks.monthly_pack_task",
+    "schedule": crontab(hour=7, minute=0),
+}

@@ -19,6 +19,15 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
+def first_working_day_of_month(day: date) -> date:
+    """The first working day of `day`'s month: Monday 4 January 2027 (1 January, a Friday, is a bank
+    holiday, then the weekend); Monday 3 August 2026 (1 August is a Saturday)."""
+    first = day.replace(day=1)
+    while not is_working_day(first):
+        first += timedelta(days=1)
+    return first
+
+
 def add_working_days(start: date, days: int) -> date:
     """The date `days` working days after `start` (`start` itself is never counted).
 

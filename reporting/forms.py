@@ -83,3 +83,13 @@ class ReportPeriodForm(forms.Form):
         """The practices the report covers: the one chosen, else all of the user's."""
         chosen = self.cleaned_data.get("practice") if self.is_bound and self.is_valid() else None
         return [chosen.pk] if chosen else sorted(self.user.practice_ids())
+
+
+class ReportExportForm(forms.Form):
+    """The format of a report download (the period and practices come from ReportPeriodForm)."""
+
+    format = forms.ChoiceField(
+        label="Format",
+        choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("pdf", "PDF")],
+        error_messages={"required": "Choose CSV, Excel or PDF", "invalid_choice": "Choose CSV, Excel or PDF"},
+    )

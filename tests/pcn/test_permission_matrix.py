@@ -11,7 +11,7 @@ The URL list comes from the resolver, so a view added by any app must be listed 
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from caseload.models import (
 from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
 from recall.models import Appointment, Invitation, InvitationBatch, RecallEntry, Register, qof_year
+from reporting.models import ReportExport
 from tests.conftest import sign_in
 from tests.factories import CaseloadEpisodeFactory
 
@@ -243,6 +244,21 @@ def recall_batch_pk(ctx: Any) -> list[Any]:
     return [batch.pk]
 
 
+def report_export_pk(ctx: Any) -> list[Any]:
+    """A ready caseload CSV made by the signed-in user (`ctx.user`; else the context's coordinator, whose
+    download an outsider asks for in the scoping tests): a download is its maker's alone."""
+    user = ctx.user or ctx.episode.coordinator
+    export = ReportExport.objects.filter(created_by=user, report_key="caseload").first()
+    if export is None:
+        export = ReportExport.objects.create(
+            report_key="caseload", version="caseload-1", period_kind="month", period_start=date(2025, 1, 1),
+            period_end=date(2025, 1, 31), practice_ids=[ctx.patient.practice_id], format="csv",
+            state="ready", progress_done=1, progress_total=1, created_by=user,
+        )  # fmt: skip
+        export.file.save("matrix.csv", ContentFile(b"Figure\n"))
+    return [export.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -394,6 +410,14 @@ MATRIX: dict[str, Spec] = {
     "reporting:report_list": Spec(roles=PATIENT_ROLES),
     "reporting:report_detail": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload"]),
     "reporting:report_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload", "new"]),
+    # Report downloads and the monthly pack (reporting.views.exports): a download is its maker's alone
+    # (anyone else: 404). Asking for one with no period or format goes back to the report with a message.
+    "reporting:export_create": Spec(
+        roles=PATIENT_ROLES, args=lambda ctx: ["caseload"], method="post", ok=frozenset({302})
+    ),
+    "reporting:export_list": Spec(roles=PATIENT_ROLES),
+    "reporting:export_detail": Spec(roles=PATIENT_ROLES, args=report_export_pk, scoped=True),
+    "reporting:export_download": Spec(roles=PATIENT_ROLES, args=report_export_pk, scoped=True),
     # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening).
     # Withdrawing a PCA asks first: its GET is the confirmation page.
     "recall:appointment_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
@@ -464,6 +488,7 @@ class Context:
     episode: Any
     import_batch: Any = None
     import_profile: Any = None
+    user: Any = None  # the signed-in user, for records that are theirs alone (a report download)
 
 
 def resolve(name: str, ctx: Context) -> str:
@@ -536,6 +561,7 @@ def test_signed_in_without_two_factor_is_sent_to_two_factor(sign_in_as, coordina
 @pytest.mark.parametrize("name", sorted(name for name, spec in MATRIX.items() if not spec.two_factor_exempt))
 def test_each_role_gets_what_it_may_and_403_otherwise(client, people, ctx, role, name):
     sign_in(client, people[role].user)
+    ctx.user = people[role].user
     response = request(client, name, ctx)
     if role in MATRIX[name].roles:
         assert response.status_code in MATRIX[name].ok
@@ -587,6 +613,7 @@ NOT_RECORDS = {
     "admin:*": "the admin site, the administrators' alone (staff) and PCN-wide by design",
     "reporting:report_detail": "a report's key (code, not a record); its figures are scoped to the user's practices",
     "reporting:report_patients": "a report's key and figure (code); the patients listed are scoped (tests/reporting)",
+    "reporting:export_create": "a report's key (code); the download it makes is the asker's own",
 }
 FIRST_ID = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 
@@ -624,6 +651,7 @@ def test_the_walker_walks_the_records_of_every_app():
         "mdt",
         "overview",
         "recall",
+        "reporting",
     }  # pcn's own URLs name no record (NOT_RECORDS)
     assert parent_of("mdt:minutes_sign_off") == ("mdt:meeting_detail", True)
     assert parent_of("mdt:discussion_save") == ("mdt:action_add", False)

@@ -1,0 +1,26 @@
+"""Background work for reporting: making a report download, and the daily monthly-pack check.
+
+Each task is one line of work, safe to run twice, enqueued after commit (STYLE.md 4).
+"""
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from reporting.models import ReportExport
+from reporting.services.exports import report_export_render
+from reporting.services.packs import monthly_pack_send
+
+
+@shared_task(acks_late=True)
+def report_export_task(export_id: int) -> None:
+    report_export_render(export=ReportExport.objects.get(pk=export_id))  # a made export is left as it is
+
+
+@shared_task(acks_late=True)
+def monthly_pack_task() -> None:
+    monthly_pack_send(today=timezone.localdate())  # acts on the first working day; each manager once
+
+
+def report_export_enqueue(export: ReportExport) -> None:
+    transaction.on_commit(lambda: report_export_task.delay(export.pk))
