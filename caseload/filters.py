@@ -8,7 +8,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -264,6 +264,18 @@ class PatientFilter(django_filters.FilterSet):
 
     def filter_sort(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
         return queryset.order_by(*SORTS.get(value, SORTS["name"]))
+
+
+def patient_cohort(data: Any, *, user: User) -> PatientFilter:
+    """Find patients' filter over the user's practices' patients, with each one's care coordinator:
+    the list page, its CSV and a saved search's run all count and show the same rows."""
+    open_coordinator = CaseloadEpisode.objects.open().filter(patient=OuterRef("pk"))
+    base = (
+        Patient.objects.visible_to(user)
+        .select_related("practice")
+        .annotate(coordinator_name=Subquery(open_coordinator.values("coordinator__full_name")[:1]))
+    )
+    return PatientFilter(data or None, queryset=base, user=user)
 
 
 def patient_practice_filter() -> django_filters.ModelChoiceFilter:

@@ -386,3 +386,11 @@ CELERY_BEAT_SCHEDULE["reporting-monthly-pack"] = {
     "task": "reporting.tasks.monthly_pack_task",
     "schedule": crontab(hour=7, minute=0),
 }
+
+# --- Reporting: saved searches ------------------------------------------------------------------------
+# Daily: each weekly saved search due (a week since its last scheduled run) is run in its owner's scope and
+# the owner emailed the count; a second run that day finds nothing due (reporting.services.saved_searches).
+CELERY_BEAT_SCHEDULE["reporting-saved-searches-weekly"] = {
+    "task": "reporting.tasks.saved_searches_run_due_task",
+    "schedule": crontab(hour=7, minute=0),
+}

@@ -183,3 +183,15 @@ class WorklistFilter(PatientPracticeChoices, django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[RecallEntry], name: str, value: str) -> QuerySet[RecallEntry]:
         return queryset.filter(patient__in=Patient.objects.search(value[:100]).values("pk"))
+
+
+def worklist_filter(data: Any, *, user: User) -> WorklistFilter:
+    """The worklist's filter over the user's practices' entries: the worklist page and a saved search's
+    run count and show the same rows."""
+    on_caseload = CaseloadEpisode.objects.open().filter(patient_id=OuterRef("patient_id"))
+    base = (
+        RecallEntry.objects.visible_to(user)
+        .select_related("patient__practice", "register")
+        .annotate(on_caseload=Exists(on_caseload))
+    )
+    return WorklistFilter(data, queryset=base, user=user)

@@ -1,4 +1,4 @@
-"""The period and practice a report is shown for."""
+"""The period and practice a report is shown for; saving and editing a saved search."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from pcn.forms import date_field
 from pcn.models import Practice, User
+from pcn.permissions import Perm, has_perm
+from reporting.models import SavedSearch
 from reporting.periods import Period, PeriodKind, last_complete_month, month, qof_year, qof_year_of
+from reporting.services.saved_searches import search_query_clean
 
 MAX_CUSTOM_DAYS = 3 * 366  # a custom period up to about three years
 
@@ -93,3 +97,59 @@ class ReportExportForm(forms.Form):
         choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("pdf", "PDF")],
         error_messages={"required": "Choose CSV, Excel or PDF", "invalid_choice": "Choose CSV, Excel or PDF"},
     )
+
+
+SHARED_HELP = (
+    "Everyone in the PCN can then run it: each of them sees the patients of their own practices only."
+)
+
+
+class SavedSearchCreateForm(forms.Form):
+    """ "Save this search" on Find patients and the recall worklist: the page's filters under a name."""
+
+    kind = forms.ChoiceField(choices=SavedSearch.Kind.choices, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+    name = forms.CharField(
+        label="Name", max_length=100, help_text="Say what it finds, like “Frail over-75s not on a caseload”."
+    )
+    shared = forms.BooleanField(label="Share with the PCN", required=False, help_text=SHARED_HELP)
+
+    def __init__(self, data: Any = None, *, user: User, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind"):
+            try:
+                data["query"] = search_query_clean(
+                    kind=data["kind"], query=data.get("query", ""), user=self.user
+                )
+            except ValidationError as refused:
+                raise ValidationError(
+                    [
+                        "These filters cannot be saved: change them on the list page and save again.",
+                        *refused.messages,
+                    ]
+                ) from refused
+        return data
+
+
+class SavedSearchEditForm(forms.Form):
+    """The owner's: name, sharing, and (managers only) the weekly schedule."""
+
+    name = forms.CharField(label="Name", max_length=100)
+    shared = forms.BooleanField(label="Share with the PCN", required=False, help_text=SHARED_HELP)
+    schedule = forms.ChoiceField(
+        label="Run it for me",
+        choices=SavedSearch.Schedule.choices,
+        widget=forms.RadioSelect,
+        help_text="Every week it is counted for your practices and you are emailed the count and its change "
+        "(the email names no patients).",
+    )
+
+    def __init__(self, data: Any = None, *, search: SavedSearch, user: User) -> None:
+        initial = {"name": search.name, "shared": search.shared, "schedule": search.schedule}
+        super().__init__(data, initial=initial)
+        if not has_perm(user, Perm.VIEW_PCN_FIGURES):
+            del self.fields["schedule"]  # a managers' option

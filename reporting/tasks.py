@@ -1,4 +1,5 @@
-"""Background work for reporting: making a report download, and the daily monthly-pack check.
+"""Background work for reporting: making a report download, the daily monthly-pack check, and the weekly
+saved searches.
 
 Each task is one line of work, safe to run twice, enqueued after commit (STYLE.md 4).
 """
@@ -10,6 +11,7 @@ from django.utils import timezone
 from reporting.models import ReportExport
 from reporting.services.exports import report_export_render
 from reporting.services.packs import monthly_pack_send
+from reporting.services.saved_searches import saved_searches_run_due
 
 
 @shared_task(acks_late=True)
@@ -24,3 +26,8 @@ def monthly_pack_task() -> None:
 
 def report_export_enqueue(export: ReportExport) -> None:
     transaction.on_commit(lambda: report_export_task.delay(export.pk))
+
+
+@shared_task(acks_late=True)
+def saved_searches_run_due_task() -> None:
+    saved_searches_run_due(today=timezone.localdate())  # each due search run once; its owner emailed once

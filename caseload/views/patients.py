@@ -1,15 +1,17 @@
 """The cohort ("Find patients"), its CSV export, and a patient's care home (the move-in)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from caseload.filters import PatientFilter
+from caseload.filters import PatientFilter, patient_cohort
 from caseload.forms.patients import CareHomeForm
-from caseload.models import CareEvent, CaseloadEpisode, Patient, ltc_labels
+from caseload.models import CareEvent, Patient, ltc_labels
 from caseload.services.patients import patient_care_home_set
 from pcn.audit import audit
 from pcn.exports import csv_download
@@ -27,15 +29,7 @@ def patient_for(request: HttpRequest, pk: int) -> Patient:
 
 
 def _cohort(request: HttpRequest) -> tuple[PatientFilter, QuerySet[Patient]]:
-    open_coordinator = CaseloadEpisode.objects.open().filter(patient=OuterRef("pk"))
-    base = (
-        Patient.objects.visible_to(request.user)
-        .select_related("practice")
-        .annotate(
-            coordinator_name=Subquery(open_coordinator.values("coordinator__full_name")[:1]),
-        )
-    )
-    patient_filter = PatientFilter(request.GET or None, queryset=base, user=request.user)  # type: ignore[arg-type]
+    patient_filter = patient_cohort(request.GET, user=request.user)  # type: ignore[arg-type]
     return patient_filter, patient_filter.qs
 
 
@@ -66,6 +60,11 @@ def patient_list_view(request: HttpRequest) -> HttpResponse:
 def patient_export_view(request: HttpRequest) -> HttpResponse:
     """CSV of what the list shows (every page, up to 100,000 rows); audited with every patient."""
     _, patients = _cohort(request)
+    return patients_csv(request, patients, filters=request.GET.urlencode())
+
+
+def patients_csv(request: HttpRequest, patients: QuerySet[Patient], **detail: Any) -> HttpResponse:
+    """The Find-patients CSV of `patients` (the cohort, filtered): also a saved search's download."""
     rows = list(
         patients.values_list(
             "pk", "nhs_number", "family_name", "given_name", "date_of_birth", "sex", "practice__ods_code",
@@ -73,9 +72,7 @@ def patient_export_view(request: HttpRequest) -> HttpResponse:
             "ltc_flags", "care_home__name", "coordinator_name",
         )[:EXPORT_LIMIT]
     )  # fmt: skip
-    audit(
-        request, "patient.export", [row[0] for row in rows], rows=len(rows), filters=request.GET.urlencode()
-    )
+    audit(request, "patient.export", [row[0] for row in rows], rows=len(rows), **detail)
     header = [
         "NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
         "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",

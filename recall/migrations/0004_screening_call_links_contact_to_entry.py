@@ -5,24 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('caseload', '0017_import_profile_column_map_help'),
-        ('recall', '0003_wl_batch_request_key'),
+        ("caseload", "0017_import_profile_column_map_help"),
+        ("recall", "0003_wl_batch_request_key"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScreeningCall',
+            name="ScreeningCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('will_book', 'Spoke – will book'), ('declined', 'Spoke – declined'), ('no_answer', 'No answer'), ('left_message', 'Left a message'), ('wrong_number', 'Wrong number')], max_length=15)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('contact', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='screening_call', to='caseload.contact')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='screening_calls', to='recall.recallentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("will_book", "Spoke – will book"),
+                            ("declined", "Spoke – declined"),
+                            ("no_answer", "No answer"),
+                            ("left_message", "Left a message"),
+                            ("wrong_number", "Wrong number"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "contact",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screening_call",
+                        to="caseload.contact",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screening_calls",
+                        to="recall.recallentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

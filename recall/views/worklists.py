@@ -6,16 +6,14 @@ Reading needs Perm.VIEW_PATIENTS; the batch it leads to needs Perm.MANAGE_CASELO
 """
 
 from django.core.paginator import Page
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from caseload.models import CaseloadEpisode
 from pcn.audit import audit
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
-from recall.filters import SORT_LABELS, WorklistFilter
+from recall.filters import SORT_LABELS, WorklistFilter, worklist_filter
 from recall.models import Channel, RecallEntry, qof_year, year_label
 from recall.services.invitations import BATCH_LIMIT
 
@@ -29,13 +27,7 @@ COUNT_LABELS = {
 
 
 def _entries(request: HttpRequest) -> WorklistFilter:
-    on_caseload = CaseloadEpisode.objects.open().filter(patient_id=OuterRef("patient_id"))
-    base = (
-        RecallEntry.objects.visible_to(request.user)
-        .select_related("patient__practice", "register")
-        .annotate(on_caseload=Exists(on_caseload))
-    )
-    return WorklistFilter(request.GET, queryset=base, user=request.user)  # type: ignore[arg-type]
+    return worklist_filter(request.GET, user=request.user)  # type: ignore[arg-type]
 
 
 def _page(

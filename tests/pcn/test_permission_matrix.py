@@ -36,7 +36,7 @@ from caseload.models import (
 from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
 from recall.models import Appointment, Invitation, InvitationBatch, RecallEntry, Register, qof_year
-from reporting.models import ReportExport
+from reporting.models import ReportExport, SavedSearch
 from tests.conftest import sign_in
 from tests.factories import CaseloadEpisodeFactory
 
@@ -259,6 +259,15 @@ def report_export_pk(ctx: Any) -> list[Any]:
     return [export.pk]
 
 
+def saved_search_pk(ctx: Any) -> list[Any]:
+    """A Find-patients search the context's coordinator saved and shared with the PCN."""
+    search, _ = SavedSearch.objects.get_or_create(
+        name="Matrix search", owner=ctx.episode.coordinator,
+        defaults={"kind": SavedSearch.Kind.PATIENTS, "query": "risk_band=high", "shared": True},
+    )  # fmt: skip
+    return [search.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -418,6 +427,19 @@ MATRIX: dict[str, Spec] = {
     "reporting:export_list": Spec(roles=PATIENT_ROLES),
     "reporting:export_detail": Spec(roles=PATIENT_ROLES, args=report_export_pk, scoped=True),
     "reporting:export_download": Spec(roles=PATIENT_ROLES, args=report_export_pk, scoped=True),
+    # Saved searches (reporting.views.saved_searches). The context's search is the coordinator's, shared
+    # with the PCN: everyone who sees patients may open, run and download it (each in their own scope);
+    # only its owner may change or delete it, so the others get 403 there. A private one is 404 to
+    # everyone else (tests/reporting/test_saved_searches.py). Creating without a name: the form again.
+    "reporting:saved_search_list": Spec(roles=PATIENT_ROLES),
+    "reporting:saved_search_create": Spec(roles=PATIENT_ROLES, method="post"),
+    "reporting:saved_search_detail": Spec(roles=PATIENT_ROLES, args=saved_search_pk),
+    "reporting:saved_search_run": Spec(
+        roles=PATIENT_ROLES, args=saved_search_pk, method="post", ok=frozenset({302})
+    ),
+    "reporting:saved_search_download": Spec(roles=PATIENT_ROLES, args=saved_search_pk),
+    "reporting:saved_search_edit": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
+    "reporting:saved_search_delete": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
     # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening).
     # Withdrawing a PCA asks first: its GET is the confirmation page.
     "recall:appointment_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
