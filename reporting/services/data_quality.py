@@ -80,7 +80,7 @@ class Check:
     label: str  # the page's row: what is wrong
     missing: str  # the CSV's "What is missing"
     fix: str  # the CSV's "The fix", and where it is made
-    where: str  # "GP system" or "this service"
+    where: str  # "the GP system" or "this service"
     condition: Callable[[date], Q]
     help: str = ""
     # The detail the list and CSV show (the date or the name that makes it stale), as annotations.
@@ -94,21 +94,21 @@ CHECKS: dict[str, Check] = {
         Check(
             "no_mobile", "No mobile number", "Mobile number",
             "Record the patient's mobile number in the GP record; the next population import brings it in.",
-            "GP system", lambda today: Q(mobile=""),
+            "the GP system", lambda today: Q(mobile=""),
             help="Text messages (recall invitations, reminders) need a mobile number.",
         ),
         Check(
             "no_ethnicity", "No ethnicity", "Ethnicity",
             "Record the patient's ethnic category in the GP record, and map an ethnicity column in the "
             "population import profile if it has none.",
-            "GP system", lambda today: Q(ethnicity=""),
+            "the GP system", lambda today: Q(ethnicity=""),
             help="Needed to see who the service reaches (health inequalities).",
         ),
         Check(
             "no_risk_score", "No risk score", "Risk score",
             "Check the patient is in the risk-stratification extract with a score; if they are missing from "
             "it, ask the ICB's risk tool team why.",
-            "GP system", lambda today: Q(risk_score__isnull=True),
+            "the GP system", lambda today: Q(risk_score__isnull=True),
             help="No import has scored them, or the newest import with a risk score for them left it blank.",
         ),
         Check(
