@@ -149,6 +149,10 @@ class Patient(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     mobile = models.CharField(max_length=30, blank=True)
     preferred_language = models.CharField(max_length=60, blank=True)
+    # As the GP record codes it (e.g. "White British", "Indian"): free text, as extracts give the term,
+    # not the NHS Data Dictionary letter. Blank: not recorded (the data quality report lists them). A
+    # database default too, so that the raw COPY writers (the demo seed, the benches) need not name it.
+    ethnicity = models.CharField(max_length=100, blank=True, default="", db_default="")
     interpreter_needed = models.BooleanField(default=False)
     is_carer = models.BooleanField(default=False)
     has_carer = models.BooleanField(default=False)

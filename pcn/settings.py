@@ -394,3 +394,10 @@ CELERY_BEAT_SCHEDULE["reporting-saved-searches-weekly"] = {
     "task": "reporting.tasks.saved_searches_run_due_task",
     "schedule": crontab(hour=7, minute=0),
 }
+
+# --- Reporting: data quality and the BI feed (reporting.services.data_quality, .bi_feed) ----------------
+# Small numbers on the BI feed, as NHS England's published statistics treat them: a count from 1 to
+# BI_SUPPRESS_BELOW - 1 is shown as "*", any other count is rounded to the nearest BI_ROUND_TO (0 stays 0);
+# a percentage or median is "*" when fewer than BI_SUPPRESS_BELOW patients are behind it.
+BI_SUPPRESS_BELOW = env_int("BI_SUPPRESS_BELOW", 8)
+BI_ROUND_TO = max(1, env_int("BI_ROUND_TO", 5))

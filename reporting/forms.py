@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from pcn.forms import date_field
 from pcn.models import Practice, User
-from pcn.permissions import Perm, has_perm
+from pcn.permissions import ROLE_PERMISSIONS, Perm, has_perm
 from reporting.models import SavedSearch
 from reporting.periods import Period, PeriodKind, last_complete_month, month, qof_year, qof_year_of
 from reporting.services.saved_searches import search_query_clean
@@ -153,3 +153,47 @@ class SavedSearchEditForm(forms.Form):
         super().__init__(data, initial=initial)
         if not has_perm(user, Perm.VIEW_PCN_FIGURES):
             del self.fields["schedule"]  # a managers' option
+
+
+class DataQualityForm(forms.Form):
+    """The practice the data quality report covers (all of the user's when none is chosen)."""
+
+    hide_optional = True
+    practice = forms.ModelChoiceField(
+        label="Practice", queryset=Practice.objects.none(), required=False, empty_label="All your practices",
+        error_messages={"invalid_choice": "Select one of your practices"},
+    )  # fmt: skip
+
+    def __init__(self, data: Any = None, *, user: User) -> None:
+        super().__init__(data)
+        self.user = user
+        self.fields["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids()).order_by(
+            "name"
+        )
+
+    def practice_ids(self) -> list[int]:
+        chosen = self.cleaned_data.get("practice") if self.is_valid() else None
+        return [chosen.pk] if chosen else sorted(self.user.practice_ids())
+
+
+def token_holders() -> Any:
+    """Who may hold a BI feed token: active users whose roles see PCN figures (managers, administrators)."""
+    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.VIEW_PCN_FIGURES in perms]
+    return User.objects.filter(is_active=True, memberships__role__in=roles).distinct().order_by("full_name")
+
+
+class ApiTokenForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label="Who it is for", queryset=User.objects.none(),
+        help_text="The feed shows the figures of the practices they are a member of. Managers and "
+        "administrators only.",
+        error_messages={"required": "Choose who the token is for", "invalid_choice": "Choose a manager or administrator"},
+    )  # fmt: skip
+    name = forms.CharField(
+        label="What it is for", max_length=100, help_text="For example “Power BI PCN dashboard”.",
+        error_messages={"required": "Say what the token is for"},
+    )  # fmt: skip
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data)
+        self.fields["user"].queryset = token_holders()

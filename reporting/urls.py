@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting.views import exports, reports, saved_searches
+from reporting.views import bi_feed, data_quality, exports, reports, saved_searches, tokens
 
 app_name = "reporting"
 
@@ -20,6 +20,14 @@ urlpatterns = [
     ),
     path("searches/<int:pk>/edit/", saved_searches.saved_search_edit_view, name="saved_search_edit"),
     path("searches/<int:pk>/delete/", saved_searches.saved_search_delete_view, name="saved_search_delete"),
+    # Before "<slug:key>/": these are not reports.
+    path("data-quality/", data_quality.data_quality_view, name="data_quality"),
+    path("data-quality/<slug:check>/", data_quality.data_quality_patients_view, name="data_quality_patients"),
+    path("data-quality/<slug:check>.csv", data_quality.data_quality_csv_view, name="data_quality_csv"),
+    path("feed/<slug:key>.csv", bi_feed.bi_feed_view, name="bi_feed"),
+    path("tokens/", tokens.token_list_view, name="token_list"),
+    path("tokens/new/", tokens.token_create_view, name="token_create"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke_view, name="token_revoke"),
     path("<slug:key>/", reports.report_detail_view, name="report_detail"),
     path("<slug:key>/download/", exports.export_create_view, name="export_create"),
     path("<slug:key>/<slug:measure>/patients/", reports.report_patients_view, name="report_patients"),

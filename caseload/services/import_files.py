@@ -82,6 +82,10 @@ FIELDS: dict[str, FieldSpec] = {
     "phone": FieldSpec("Phone", "Landline."),
     "mobile": FieldSpec("Mobile", "Mobile phone (used for patient messaging)."),
     "preferred_language": FieldSpec("Preferred language", "For example Polish, Bengali."),
+    "ethnicity": FieldSpec(
+        "Ethnicity",
+        "The ethnic category as the GP record has it, e.g. “White British”; up to 100 characters.",
+    ),
     "interpreter_needed": FieldSpec("Needs an interpreter", "Y or N."),
     "is_carer": FieldSpec("Is a carer", "Y or N."),
     "has_carer": FieldSpec("Has a carer", "Y or N."),
@@ -124,6 +128,7 @@ TEXT_FIELDS: dict[str, int] = {  # field → longest value (the model's max_leng
     "phone": 30,
     "mobile": 30,
     "preferred_language": 60,
+    "ethnicity": 100,
 }
 
 # Date formats an administrator can pick for a profile. US month-first formats are left out on

@@ -83,6 +83,7 @@ _NEW_PATIENT_DEFAULTS: dict[str, Any] = {
     "phone": "",
     "mobile": "",
     "preferred_language": "",
+    "ethnicity": "",
     "interpreter_needed": False,
     "is_carer": False,
     "has_carer": False,

@@ -36,7 +36,7 @@ from caseload.models import (
 from mdt.models import Action, AgendaItem, Circulation, Meeting, MeetingDocument, MeetingSeries
 from pcn.models import Role
 from recall.models import Appointment, Invitation, InvitationBatch, RecallEntry, Register, qof_year
-from reporting.models import ReportExport, SavedSearch
+from reporting.models import ApiToken, ReportExport, SavedSearch
 from tests.conftest import sign_in
 from tests.factories import CaseloadEpisodeFactory
 
@@ -268,6 +268,14 @@ def saved_search_pk(ctx: Any) -> list[Any]:
     return [search.pk]
 
 
+def api_token_pk(ctx: Any) -> list[Any]:
+    token, _ = ApiToken.objects.get_or_create(
+        name="Matrix token", defaults={"user": ctx.episode.coordinator, "token_hash": "0" * 64,
+                                       "created_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [token.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -473,6 +481,20 @@ MATRIX: dict[str, Spec] = {
     "recall:discrepancies": Spec(roles=PATIENT_ROLES),
     "recall:discrepancies_csv": Spec(roles=PATIENT_ROLES),
     "recall:reconcile": Spec(roles=CASELOAD_ROLES),
+    # Data quality, the BI feed and its tokens (reporting.views.data_quality, .bi_feed, .tokens). Data
+    # quality lists are scoped by their rows (tests/reporting/test_data_quality.py). The feed takes no
+    # session, only a bearer token: to this session-based matrix it is public (anonymous, unverified and
+    # signed-in users alike get 401 without a token); its token rules, scoping and audit are tested in
+    # tests/reporting/test_bi_feed.py. Tokens are the administrators' alone, PCN-wide.
+    "reporting:data_quality": Spec(roles=PATIENT_ROLES),
+    "reporting:data_quality_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["no_mobile"]),
+    "reporting:data_quality_csv": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["no_mobile"]),
+    "reporting:bi_feed": Spec(
+        public=True, two_factor_exempt=True, args=lambda ctx: ["caseload"], ok=frozenset({401})
+    ),
+    "reporting:token_list": Spec(roles=frozenset({Role.ADMINISTRATOR})),
+    "reporting:token_create": Spec(roles=frozenset({Role.ADMINISTRATOR})),
+    "reporting:token_revoke": Spec(roles=frozenset({Role.ADMINISTRATOR}), args=api_token_pk),
 }
 
 
@@ -636,6 +658,9 @@ NOT_RECORDS = {
     "reporting:report_detail": "a report's key (code, not a record); its figures are scoped to the user's practices",
     "reporting:report_patients": "a report's key and figure (code); the patients listed are scoped (tests/reporting)",
     "reporting:export_create": "a report's key (code); the download it makes is the asker's own",
+    "reporting:data_quality_patients": "a check's key (code); the patients listed are scoped (tests/reporting)",
+    "reporting:data_quality_csv": "a check's key (code); the patients listed are scoped (tests/reporting)",
+    "reporting:bi_feed": "a report's key (code); token-authenticated, scoped to the token holder's practices",
 }
 FIRST_ID = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 
@@ -673,7 +698,7 @@ def test_the_walker_walks_the_records_of_every_app():
         "mdt",
         "overview",
         "recall",
-        "reporting",
+        "reporting",  # reporting:token_revoke (tokens are PCN-wide: administrators reach every one)
     }  # pcn's own URLs name no record (NOT_RECORDS)
     assert parent_of("mdt:minutes_sign_off") == ("mdt:meeting_detail", True)
     assert parent_of("mdt:discussion_save") == ("mdt:action_add", False)

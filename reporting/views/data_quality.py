@@ -1,0 +1,80 @@
+"""Data quality: per practice, how many patients fail each check; the patients behind a check; and a CSV
+of them to fix in the GP system (reporting.services.data_quality says what each check is)."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from pcn.audit import audit
+from pcn.exports import csv_download
+from pcn.pagination import CappedPaginator, query_without
+from pcn.permissions import Perm, permission_required
+from reporting.forms import DataQualityForm
+from reporting.services.data_quality import (
+    CHECKS,
+    CSV_HEADER,
+    Check,
+    data_quality_counts,
+    data_quality_csv_rows,
+    data_quality_patients,
+)
+
+PATIENTS_PER_PAGE = 50
+EXPORT_LIMIT = 50_000  # as the coding discrepancies CSV: one practice's list to fix, streamed
+
+
+def _check_or_404(key: str) -> Check:
+    if key not in CHECKS:
+        raise Http404("No such check")
+    return CHECKS[key]
+
+
+def _form(request: HttpRequest) -> DataQualityForm:
+    return DataQualityForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def data_quality_view(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    practices = data_quality_counts(practice_ids=form.practice_ids(), today=timezone.localdate())
+    totals = {key: sum(p.counts[key] for p in practices) for key in CHECKS}
+    rows = [(check, totals[check.key], [p.counts[check.key] for p in practices]) for check in CHECKS.values()]
+    audit(request, "report.data_quality", practices=[p.practice.pk for p in practices])
+    context = {"form": form, "practices": practices, "rows": rows, "query_string": query_without(request)}
+    return render(
+        request, "reporting/data_quality.html", {**context, "checked": sum(p.patients for p in practices)}
+    )
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def data_quality_patients_view(request: HttpRequest, check: str) -> HttpResponse:
+    chosen, form = _check_or_404(check), _form(request)
+    patients = data_quality_patients(
+        check=chosen,
+        user=request.user,
+        practice_ids=form.practice_ids(),
+        today=timezone.localdate(),  # type: ignore[arg-type]
+    )
+    page = CappedPaginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    audit(request, "report.data_quality.patients", page.object_list, check=check, page=page.number)
+    context = {"check": chosen, "form": form, "page": page, "query_string": query_without(request, "page")}
+    return render(request, "reporting/data_quality_patients.html", context)
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def data_quality_csv_view(request: HttpRequest, check: str) -> HttpResponse:
+    """Every patient failing the check (up to EXPORT_LIMIT), streamed; audited with each of them."""
+    chosen, form = _check_or_404(check), _form(request)
+    ids = form.practice_ids()
+    patients = data_quality_patients(
+        check=chosen,
+        user=request.user,
+        practice_ids=ids,
+        today=timezone.localdate(),  # type: ignore[arg-type]
+    )[:EXPORT_LIMIT]
+    listed = list(patients.values_list("pk", flat=True))
+    audit(request, "report.data_quality.export", listed, check=check, rows=len(listed), practices=ids)
+    rows = data_quality_csv_rows(chosen, patients.iterator(chunk_size=2000))
+    return csv_download(f"data-quality-{check}-{timezone.localdate().isoformat()}.csv", CSV_HEADER, rows)
