@@ -1,4 +1,4 @@
-"""The period and practice a report is shown for."""
+"""The period and practice a report is shown for, and the practice the dashboard is shown for."""
 
 from __future__ import annotations
 
@@ -81,5 +81,22 @@ class ReportPeriodForm(forms.Form):
 
     def practice_ids(self) -> list[int]:
         """The practices the report covers: the one chosen, else all of the user's."""
+        chosen = self.cleaned_data.get("practice") if self.is_bound and self.is_valid() else None
+        return [chosen.pk] if chosen else sorted(self.user.practice_ids())
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's practice: one of the user's, or all of them (a practice not theirs is an error)."""
+
+    practice = forms.ModelChoiceField(
+        label="Practice", queryset=Practice.objects.none(), required=False, empty_label="All your practices"
+    )
+
+    def __init__(self, data: Any = None, *, user: User) -> None:
+        super().__init__(data)
+        self.user = user
+        self.fields["practice"].queryset = Practice.objects.filter(pk__in=user.practice_ids())
+
+    def practice_ids(self) -> list[int]:
         chosen = self.cleaned_data.get("practice") if self.is_bound and self.is_valid() else None
         return [chosen.pk] if chosen else sorted(self.user.practice_ids())

@@ -394,6 +394,9 @@ MATRIX: dict[str, Spec] = {
     "reporting:report_list": Spec(roles=PATIENT_ROLES),
     "reporting:report_detail": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload"]),
     "reporting:report_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["caseload", "new"]),
+    # The dashboard (reporting.views.dashboard): aggregate figures over the user's own practices, no
+    # patient named, so administrators (VIEW_PCN_FIGURES) may see it as well (tests/reporting/test_dashboard).
+    "reporting:dashboard": Spec(roles=ALL_ROLES),
     # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening).
     # Withdrawing a PCA asks first: its GET is the confirmation page.
     "recall:appointment_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
