@@ -37,12 +37,16 @@ class Point:
     value: Value
 
 
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)  # fine enough that the tallest bar fills most of the height
+
+
 def nice_ceiling(value: float) -> float:
-    """The axis top: the smallest of 1, 2, 5 × a power of ten at or above `value` (1 for nothing)."""
+    """The axis top: the smallest round number (a step above × a power of ten) at or above `value`;
+    1 when there is nothing."""
     if value <= 0:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    return next(round(step * power, 10) for step in NICE_STEPS if step * power >= value)
 
 
 def number(value: float, unit: str = "") -> str:

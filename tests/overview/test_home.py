@@ -66,9 +66,9 @@ def test_a_manager_sees_last_month_s_headline_figures_and_the_dashboard_link(sig
         response = sign_in_as(manager).get(reverse("home"))
     text = response.content.decode()
     strip = re.search(r'data-testid="strip-caseload-new">(.*?)</li>', text, re.S).group(1)
-    assert "New to a caseload" in strip and ">1<" in strip and "as in October 2026" in strip
+    assert "New to a caseload" in strip and ">1<" in strip and "as in October" in strip
     size = re.search(r'data-testid="strip-caseload-size">(.*?)</li>', text, re.S).group(1)
-    assert ">2<" in size and "up 1 on October 2026" in size
+    assert ">2<" in size and "up 1 on October" in size
     assert "Headline figures, November 2026" in text
     assert f'href="{reverse("reporting:dashboard")}"' in text
 

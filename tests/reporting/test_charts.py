@@ -28,9 +28,11 @@ def texts(root: ET.Element, kind: str) -> list[str]:
     return [t.text for t in root.findall(f"{SVG}text") if t.get("class") == f"app-trend__{kind}"]
 
 
-@pytest.mark.parametrize(
-    ("value", "top"), [(0, 1), (1, 1), (3, 5), (7, 10), (10, 10), (12, 20), (45, 50), (101, 200), (0.4, 0.5)]
-)
+AXIS_TOPS = [(0, 1), (1, 1), (3, 3), (7, 8), (10, 10), (12, 15), (45, 50), (101, 150), (211, 250), (260, 300),
+             (0.35, 0.4)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "top"), AXIS_TOPS)
 def test_the_axis_top_is_a_round_number_at_or_above_the_largest_value(value, top):
     assert nice_ceiling(value) == top
 
