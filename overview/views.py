@@ -22,6 +22,8 @@ from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
 from recall.models import Appointment, Invitation, RecallEntry, qof_year, year_label
+from reporting.periods import last_twelve_months
+from reporting.services.dashboard import HeadlineFigure, dashboard_figures
 
 PAGE_SIZE = 50
 RECALL_HISTORY_LIMIT = 200  # invitations on the patient page (the newest): a dozen registers, years of them
@@ -44,7 +46,17 @@ def home_view(request: HttpRequest) -> HttpResponse:
     context["is_manager"] = user.has_role(Role.MANAGER)
     context["is_lead"] = user.has_role(Role.CLINICAL_LEAD)
     context["is_admin"] = has_perm(user, Perm.ADMINISTER)
+    context["may_see_dashboard"] = has_perm(user, Perm.VIEW_PATIENTS) or has_perm(user, Perm.VIEW_PCN_FIGURES)
+    if context["is_manager"] or context["is_lead"]:
+        context["headlines"] = _headlines(user)
     return render(request, "overview/home.html", context)
+
+
+def _headlines(user: Any) -> list[HeadlineFigure]:
+    """The dashboard's headline figures for last month and the month before (reporting:dashboard has
+    their 12 months): a fixed number of queries, about a dozen, whatever the data."""
+    periods = last_twelve_months(timezone.localdate())[-2:]
+    return dashboard_figures(periods=periods, practice_ids=sorted(user.practice_ids()))
 
 
 def _patient_figures(user: Any) -> dict[str, int]:

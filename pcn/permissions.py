@@ -52,8 +52,11 @@ def has_perm(user: Any, perm: Perm) -> bool:
     return any(perm in ROLE_PERMISSIONS.get(role, ()) for role in user.roles())
 
 
-def permission_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Refuse with 403 unless the signed-in user's roles grant `perm`.
+def permission_required(
+    perm: Perm, *alternatives: Perm
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Refuse with 403 unless the signed-in user's roles grant `perm` (or one of `alternatives`: the
+    dashboard's aggregate figures are for those who see patients and for those who see PCN figures).
 
     Sign-in and two-factor are enforced before any view runs (LoginRequiredMiddleware and
     RequireTwoFactorMiddleware), so this only decides the role question.
@@ -62,11 +65,12 @@ def permission_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], C
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_perm(request.user, perm):
+            if not any(has_perm(request.user, p) for p in (perm, *alternatives)):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
         wrapped.required_permission = perm  # type: ignore[attr-defined]
+        wrapped.alternative_permissions = alternatives  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

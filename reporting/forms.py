@@ -1,4 +1,5 @@
-"""The period and practice a report is shown for; saving and editing a saved search."""
+"""The period and practice a report is shown for, the practice the dashboard is shown for; saving and
+editing a saved search."""
 
 from __future__ import annotations
 
@@ -155,10 +156,9 @@ class SavedSearchEditForm(forms.Form):
             del self.fields["schedule"]  # a managers' option
 
 
-class DataQualityForm(forms.Form):
-    """The practice the data quality report covers (all of the user's when none is chosen)."""
+class YourPracticeForm(forms.Form):
+    """A page for one of the user's practices or all of them (a practice not theirs is an error)."""
 
-    hide_optional = True
     practice = forms.ModelChoiceField(
         label="Practice", queryset=Practice.objects.none(), required=False, empty_label="All your practices",
         error_messages={"invalid_choice": "Select one of your practices"},
@@ -172,8 +172,18 @@ class DataQualityForm(forms.Form):
         )
 
     def practice_ids(self) -> list[int]:
-        chosen = self.cleaned_data.get("practice") if self.is_valid() else None
+        chosen = self.cleaned_data.get("practice") if self.is_bound and self.is_valid() else None
         return [chosen.pk] if chosen else sorted(self.user.practice_ids())
+
+
+class DataQualityForm(YourPracticeForm):
+    """The practice the data quality report covers (all of the user's when none is chosen)."""
+
+    hide_optional = True
+
+
+class DashboardForm(YourPracticeForm):
+    """The dashboard's practice."""
 
 
 def token_holders() -> Any:

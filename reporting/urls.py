@@ -1,11 +1,13 @@
 from django.urls import path
 
-from reporting.views import bi_feed, data_quality, exports, reports, saved_searches, tokens
+from reporting.views import bi_feed, dashboard, data_quality, exports, reports, saved_searches, tokens
 
 app_name = "reporting"
 
 urlpatterns = [
     path("", reports.report_list_view, name="report_list"),
+    # Before the reports' own pages: "dashboard" would otherwise be taken for a report's key.
+    path("dashboard/", dashboard.dashboard_view, name="dashboard"),
     # Downloads (before the reports' own "<key>/" pages, which would take "downloads" for a key).
     path("downloads/", exports.export_list_view, name="export_list"),
     path("downloads/<int:pk>/", exports.export_detail_view, name="export_detail"),

@@ -448,6 +448,9 @@ MATRIX: dict[str, Spec] = {
     "reporting:saved_search_download": Spec(roles=PATIENT_ROLES, args=saved_search_pk),
     "reporting:saved_search_edit": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
     "reporting:saved_search_delete": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
+    # The dashboard (reporting.views.dashboard): aggregate figures over the user's own practices, no
+    # patient named, so administrators (VIEW_PCN_FIGURES) may see it as well (tests/reporting/test_dashboard).
+    "reporting:dashboard": Spec(roles=ALL_ROLES),
     # Appointments, PCA and screening non-responders (recall.views.appointments, .entries, .screening).
     # Withdrawing a PCA asks first: its GET is the confirmation page.
     "recall:appointment_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
