@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Self
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 
@@ -247,6 +248,70 @@ class CarePlanReview(models.Model):
 
     def __str__(self) -> str:
         return f"Review of {self.version} on {self.reviewed_on}"
+
+
+# --- Shared decision making: decision aids and the offers of them (issue #11) -------------------------
+
+
+class DecisionAid(models.Model):
+    """A patient decision aid the PCN offers (e.g. a NICE patient decision aid), kept by administrators
+    in the admin site. Withdrawn ones (is_active off) are not offered again; past offers keep them."""
+
+    title = models.CharField(max_length=200)
+    url = models.URLField(
+        "link",
+        max_length=500,
+        validators=[
+            URLValidator(
+                schemes=["https"], message="Enter a link that starts with https://", code="not_https"
+            )
+        ],
+    )
+    decision = models.CharField("the decision it supports", max_length=300)
+    source = models.CharField(
+        max_length=200, blank=True, help_text='For example: "NICE patient decision aid"'
+    )
+    is_active = models.BooleanField("offered now", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.source})" if self.source else self.title
+
+
+class DecisionAidOfferQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
+
+
+class DecisionAidOffer(models.Model):
+    """A decision aid offered to the person for a decision they are making, with how they prepared for
+    the conversation with the clinician (what matters to them, their questions), and what was decided."""
+
+    patient = models.ForeignKey(
+        "caseload.Patient", on_delete=models.PROTECT, related_name="decision_aid_offers"
+    )
+    aid = models.ForeignKey(DecisionAid, on_delete=models.PROTECT, related_name="offers")
+    decision = models.TextField("the decision being made")
+    offered_on = models.DateField()
+    offered_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    what_matters = models.TextField("what matters most to them about this decision", blank=True)
+    questions = models.TextField("questions they want to ask", blank=True)
+    outcome = models.TextField("outcome of the conversation", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DecisionAidOfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-offered_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.aid.title} offered on {self.offered_on}"
 
 
 def version_copy(version: CarePlanVersion, **changes: Any) -> dict[str, Any]:

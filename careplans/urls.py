@@ -1,6 +1,6 @@
 from django.urls import path
 
-from careplans.views import ehch, plans, reviews
+from careplans.views import decision_aids, ehch, plans, reviews
 
 app_name = "careplans"
 
@@ -18,4 +18,15 @@ urlpatterns = [
     # Care home residents' PCSPs (EHCH).
     path("care-homes/", ehch.ehch_view, name="ehch"),
     path("care-homes/export.csv", ehch.ehch_export_view, name="ehch_export"),
+    # Shared decision making: decision aids offered (Caseload III).
+    path(
+        "patients/<int:pk>/decision-aids/offer/",
+        decision_aids.decision_aid_offer_add_view,
+        name="decision_aid_offer_add",
+    ),
+    path(
+        "decision-aid-offers/<int:pk>/",
+        decision_aids.decision_aid_offer_edit_view,
+        name="decision_aid_offer_edit",
+    ),
 ]

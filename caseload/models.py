@@ -917,6 +917,75 @@ class SupportGiven(models.Model):
         return f"{self.get_kind_display()} on {self.given_on}"
 
 
+class PersonAroundQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
+
+
+class PersonAround(models.Model):
+    """Someone in the person's life: a carer, a relative, a friend or neighbour, a professional
+    (issue #11, "the people around the person"). How to reach them, whether they are the main carer,
+    and whether the person has agreed that they may be told about their care (and when that was
+    recorded). Not the caseload's contacts (`Contact`: a conversation with the person)."""
+
+    class Relationship(models.TextChoices):
+        CARER = "carer", "Carer"
+        PARTNER = "partner", "Partner"
+        CHILD = "child", "Son or daughter"
+        PARENT = "parent", "Parent"
+        OTHER_RELATIVE = "other_relative", "Other relative"
+        FRIEND = "friend", "Friend or neighbour"
+        PROFESSIONAL = "professional", "Professional"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="people_around")
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=20, choices=Relationship.choices)
+    relationship_detail = models.CharField(
+        "about the relationship",
+        max_length=200,
+        blank=True,
+        help_text="For example: daughter-in-law, district nurse",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    is_main_carer = models.BooleanField("main carer", default=False)
+    may_receive_information = models.BooleanField("may receive information about the person", default=False)
+    consent_recorded_on = models.DateField("date the person agreed", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonAroundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_main_carer", "name", "id"]
+        verbose_name_plural = "people around the person"
+        constraints = [
+            # One main carer per person: the one the team calls first (the service says who it is).
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(is_main_carer=True), name="personaround_one_main_carer"
+            ),
+            # Consent to share is only recorded with the date it was given.
+            models.CheckConstraint(
+                condition=models.Q(may_receive_information=False)
+                | models.Q(consent_recorded_on__isnull=False),
+                name="personaround_consent_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relationship_label})"
+
+    @property
+    def relationship_label(self) -> str:
+        """The relationship with its detail ("Other relative: niece"), or the relationship alone."""
+        label = self.get_relationship_display()
+        return f"{label}: {self.relationship_detail}" if self.relationship_detail else label
+
+
 class CodingEntryQuerySet(PracticeScopedQuerySet):
     practice_lookup = "patient__practice_id"
 

@@ -8,6 +8,7 @@ from caseload.views import (
     imports,
     pam,
     patients,
+    people_around,
     referrals,
     services,
     signposting,
@@ -41,6 +42,14 @@ urlpatterns = [
     path("tasks/", tasks.my_tasks_view, name="my_tasks"),
     path("tasks/<int:pk>/done/", tasks.task_done_view, name="task_done"),
     path("patients/<int:pk>/pam/add/", pam.pam_add_view, name="pam_add"),
+    # The people around the person (Caseload III): carers, relatives, friends, professionals.
+    path(
+        "patients/<int:pk>/people-around/add/", people_around.person_around_add_view, name="person_around_add"
+    ),
+    path("people-around/<int:pk>/edit/", people_around.person_around_edit_view, name="person_around_edit"),
+    path(
+        "people-around/<int:pk>/remove/", people_around.person_around_remove_view, name="person_around_remove"
+    ),
     # The services directory, signposting, support given and the coding export.
     path("services/", services.service_list_view, name="service_list"),
     path("services/add/", services.service_add_view, name="service_add"),

@@ -20,7 +20,7 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from careplans.models import CarePlanReview, CarePlanVersion
+from careplans.models import CarePlanReview, CarePlanVersion, DecisionAidOffer
 from caseload.codes import INTERVENTIONS_BY_KEY
 from caseload.models import (
     ActivationMeasure,
@@ -334,6 +334,28 @@ def _care_plans(patient: Patient) -> Iterable[TimelineEntry]:
             ),
             url=url,
             who=_name(review.recorded_by),
+        )
+
+
+@timeline_source("decision_aid", "Decision aids")
+def _decision_aids(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each decision aid offered (shared decision making), on the day it was offered; the outcome of
+    the conversation once recorded."""
+    offers = (
+        DecisionAidOffer.objects.filter(patient=patient)
+        .select_related("aid", "offered_by")
+        .order_by("-offered_on", "-id")[:PER_KIND_LIMIT]
+    )
+    for offer in offers:
+        yield TimelineEntry(
+            when=offer.offered_on,
+            entered_at=offer.created_at,
+            kind="decision_aid",
+            title=f"Decision aid offered: {offer.aid.title}",
+            detail="; ".join(part for part in (f"Decision: {offer.decision}", offer.outcome) if part),
+            url=safe_reverse("careplans:decision_aid_offer_edit", offer.pk),
+            who=_name(offer.offered_by),
+            tags=("Outcome recorded",) if offer.outcome else ("Awaiting the conversation",),
         )
 
 

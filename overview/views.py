@@ -140,8 +140,9 @@ def patient_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _patient_records(request: HttpRequest, patient: Patient) -> dict[str, Any]:
-    """The timeline (filtered by kind), the PAM history and chart, and the open tasks. A fixed number
-    of queries: one per timeline kind, one for the PAM history, one for the open tasks."""
+    """The timeline (filtered by kind), the PAM history and chart, the open tasks and the people around
+    the person. A fixed number of queries: one per timeline kind, one for the PAM history, one for the
+    open tasks, one for the people around."""
     timeline_form = TimelineForm(request.GET or None)
     kinds = timeline_form.cleaned_data["kind"] if timeline_form.is_valid() else []
     measures = list(patient.activation_measures.select_related("measured_by").order_by("measured_on", "id"))
@@ -157,6 +158,8 @@ def _patient_records(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "pam_chart": pam_chart(measures),
         "open_tasks": open_tasks,
         "today": today,
+        # The people around the person (Caseload III): one query, main carer first.
+        "people_around": list(patient.people_around.all()),
         # Call and recall: this year's reviews, open appointments, the history across years.
         **_patient_recall(patient, today),
     }

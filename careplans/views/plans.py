@@ -13,7 +13,7 @@ from django.utils import timezone
 from weasyprint import HTML
 
 from careplans.forms.plans import AgreeForm, PlanForm
-from careplans.models import CarePlan, CarePlanVersion
+from careplans.models import CarePlan, CarePlanVersion, DecisionAidOffer
 from careplans.services.plans import care_plan_agree, care_plan_compare, care_plan_draft, care_plan_save
 from caseload.models import Patient
 from caseload.views.patients import patient_for
@@ -38,6 +38,14 @@ def _pam_latest(patient: Patient) -> Any:
     return patient.activation_measures.order_by("-measured_on", "-id").first()
 
 
+def _around(patient: Patient) -> dict[str, Any]:
+    """The records kept on the patient, not on a version, that the plan shows as they are now: the
+    people around the person (its contacts section) and the decision aids offered (its shared decision
+    making section). Two queries."""
+    offers = DecisionAidOffer.objects.filter(patient=patient).select_related("aid", "offered_by")
+    return {"people_around": list(patient.people_around.all()), "decision_aid_offers": list(offers)}
+
+
 @permission_required(Perm.VIEW_PATIENTS)
 def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient's care plan: the current agreed version, the draft, every version. POST (to
@@ -59,6 +67,7 @@ def plan_view(request: HttpRequest, pk: int) -> HttpResponse:
             "draft": next((v for v in versions if v.is_draft), None),
             "pam_latest": _pam_latest(patient),
             "can_edit": has_perm(request.user, Perm.MANAGE_CASELOAD),
+            **_around(patient),
         },
     )
 
@@ -175,6 +184,7 @@ def _pdf(request: HttpRequest, pk: int, *, template: str, kind: str) -> HttpResp
             "printed_on": timezone.localdate(),
             "pam_latest": _pam_latest(patient),
             "reviews": list(version.reviews.select_related("recorded_by")),
+            **_around(patient),
         },
     )
     pdf = HTML(string=html).write_pdf()

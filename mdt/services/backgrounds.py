@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caseload.models import ActivationMeasure, CareEvent
+from caseload.models import ActivationMeasure, CareEvent, PersonAround
 from mdt.models import Action
 
 RECENT_EVENTS_SHOWN = 5
@@ -13,9 +13,10 @@ RECENT_EVENTS_SHOWN = 5
 
 def patient_backgrounds(*, patients: list[Any], since: Any) -> dict[int, dict[str, Any]]:
     """Each patient's background, assembled for a meeting, keyed by patient id: latest risk and eFI,
-    transfers of care since `since` (the last meeting), the care plan, latest PAM and open actions.
+    transfers of care since `since` (the last meeting), the care plan, latest PAM, open actions and
+    the people around the person.
 
-    Three queries whatever the number of patients (the patients themselves are passed in).
+    Four queries whatever the number of patients (the patients themselves are passed in).
     """
     ids = [p.pk for p in patients]
     events: dict[int, list[Any]] = {pk: [] for pk in ids}
@@ -34,6 +35,14 @@ def patient_backgrounds(*, patients: list[Any], since: Any) -> dict[int, dict[st
         .order_by("due_on", "id")
     ):
         actions[action.item.patient_id].append(action)
+    # Everyone around the person, not only those who may receive information: the MDT is the
+    # professionals caring for the person, who need to know who the carer is and who else is involved
+    # (a carer's own needs, who to contact in a crisis) whatever the person agreed to share. The
+    # consent flag is shown beside each, so that nobody in the meeting tells someone the person has
+    # not agreed may be told. The team's notes about each person stay on the patient page.
+    people: dict[int, list[Any]] = {pk: [] for pk in ids}
+    for person in PersonAround.objects.filter(patient_id__in=ids):
+        people[person.patient_id].append(person)
     return {
         p.pk: {
             "patient": p,
@@ -48,11 +57,12 @@ def patient_backgrounds(*, patients: list[Any], since: Any) -> dict[int, dict[st
             "care_plan_summary": "No care plan yet",
             "latest_pam": pam.get(p.pk),
             "open_actions": actions[p.pk],
+            "people_around": people[p.pk],
         }
         for p in patients
     }
 
 
 def patient_background(*, patient: Any, since: Any) -> dict[str, Any]:
-    """One patient's background (three queries); for many, `patient_backgrounds`."""
+    """One patient's background (four queries); for many, `patient_backgrounds`."""
     return patient_backgrounds(patients=[patient], since=since)[patient.pk]

@@ -34,9 +34,9 @@ def _scope_practice_ids(scope: str) -> list[int]:
 def _pack_context(*, meeting: Any, kind: str, scope: str = "") -> dict[str, Any]:
     """Everything the PDF shows, as plain data (hashable as JSON). A fixed number of queries.
 
-    Each patient's background (risk, eFI, transfers of care, PAM, open actions) is the agenda
-    page's `patient_backgrounds`, so the pack and the page say the same. With a `scope` (practice ids),
-    only those practices' patients are in it, and the cover says so.
+    Each patient's background (risk, eFI, transfers of care, PAM, open actions, the people around
+    them) is the agenda page's `patient_backgrounds`, so the pack and the page say the same. With a
+    `scope` (practice ids), only those practices' patients are in it, and the cover says so.
     """
     series = meeting.series
     in_scope = AgendaItem.objects.filter(meeting=meeting)
@@ -80,6 +80,20 @@ def _pack_context(*, meeting: Any, kind: str, scope: str = "") -> dict[str, Any]
         if measure is None:
             return ""
         return f"Level {measure.level} (score {measure.score}, {measure.measured_on:%-d %b %Y})"
+
+    def people_around(background: dict[str, Any]) -> list[dict[str, str]]:
+        return [
+            {
+                "name": person.name,
+                "relationship": person.relationship_label,
+                "main_carer": "Yes" if person.is_main_carer else "",
+                "reach": ", ".join(part for part in (person.phone, person.email) if part),
+                "may_receive_information": f"Yes, agreed {person.consent_recorded_on:%-d %b %Y}"
+                if person.may_receive_information
+                else "No consent to share",
+            }
+            for person in background["people_around"]
+        ]
 
     def owner(action: Any) -> str:
         return str(action.owner_user or action.owner_external)
@@ -133,6 +147,7 @@ def _pack_context(*, meeting: Any, kind: str, scope: str = "") -> dict[str, Any]
                 "more_transfers": backgrounds[patient.pk]["more_events"],
                 "open_actions": open_actions(backgrounds[patient.pk]),
                 "pam": pam(backgrounds[patient.pk]),
+                "people_around": people_around(backgrounds[patient.pk]),
                 "discussion": {
                     "notes": discussion.notes if discussion else "",
                     "outcome": discussion.get_outcome_display() if discussion and discussion.outcome else "",

@@ -111,8 +111,11 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
     with django_assert_num_queries(2):
         patient_timeline(patient=patient, kinds=["contact", "task"])
     # MDT discussions: tests/mdt/test_minutes.py; care plans: tests/careplans/test_review_recording.py;
-    # appointments and invitations: tests/overview/test_patient_recall.py
-    assert sorted(SOURCES) == sorted([*KINDS, "mdt", "care_plan", "appointment", "invitation"])
+    # appointments and invitations: tests/overview/test_patient_recall.py; decision aids:
+    # tests/careplans/test_decision_aids.py
+    assert sorted(SOURCES) == sorted(
+        [*KINDS, "mdt", "care_plan", "appointment", "invitation", "decision_aid"]
+    )
 
 
 def patient_page_queries(client, patient) -> int:

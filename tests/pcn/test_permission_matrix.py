@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from careplans.models import CarePlanVersion
+from careplans.models import CarePlanVersion, DecisionAid, DecisionAidOffer
 from careplans.services.plans import care_plan_agree, care_plan_draft
 from caseload.models import (
     CARE_EVENT_FEED_SOURCE,
@@ -27,6 +27,7 @@ from caseload.models import (
     Contact,
     ImportBatch,
     ImportProfile,
+    PersonAround,
     Referral,
     ReferralType,
     Service,
@@ -276,6 +277,26 @@ def api_token_pk(ctx: Any) -> list[Any]:
     return [token.pk]
 
 
+def person_around_pk(ctx: Any) -> list[Any]:
+    person, _ = PersonAround.objects.get_or_create(
+        patient=ctx.patient,
+        name="Matrix Carer",
+        defaults={"relationship": "carer", "created_by": ctx.episode.coordinator},
+    )
+    return [person.pk]
+
+
+def decision_aid_offer_pk(ctx: Any) -> list[Any]:
+    aid, _ = DecisionAid.objects.get_or_create(
+        title="Matrix aid", defaults={"url": "https://example.org/aid", "decision": "Matrix decision"}
+    )
+    offer, _ = DecisionAidOffer.objects.get_or_create(
+        patient=ctx.patient, aid=aid,
+        defaults={"decision": "Matrix", "offered_on": "2025-01-06", "offered_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [offer.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -498,6 +519,13 @@ MATRIX: dict[str, Spec] = {
     "reporting:token_list": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "reporting:token_create": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "reporting:token_revoke": Spec(roles=frozenset({Role.ADMINISTRATOR}), args=api_token_pk),
+    # Caseload III: the people around the person (caseload.views.people_around; removing asks first:
+    # its GET is the confirmation page) and decision aids offered (careplans.views.decision_aids).
+    "caseload:person_around_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:person_around_edit": Spec(roles=CASELOAD_ROLES, args=person_around_pk, scoped=True),
+    "caseload:person_around_remove": Spec(roles=CASELOAD_ROLES, args=person_around_pk, scoped=True),
+    "careplans:decision_aid_offer_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "careplans:decision_aid_offer_edit": Spec(roles=CASELOAD_ROLES, args=decision_aid_offer_pk, scoped=True),
 }
 
 
