@@ -19,12 +19,12 @@ def add_column(apps, schema_editor):
         return
     field = FIELD.clone()
     field.set_attributes_from_name("ethnicity")
+    field.model = patient
     schema_editor.add_field(patient, field)
 
 
 def drop_column(apps, schema_editor):
-    patient = apps.get_model("caseload", "Patient")
-    schema_editor.remove_field(patient, patient._meta.get_field("ethnicity"))
+    schema_editor.execute("ALTER TABLE caseload_patient DROP COLUMN ethnicity")
 
 
 class Migration(migrations.Migration):
