@@ -400,15 +400,18 @@ def _contacts(w: _Writer, person: _Person, episode: CaseloadEpisode, by: User, i
     in six overdue, one in six today, the rest in the next four weeks."""
     rng, on = w.rng, w.on
     opened_on = timezone.localdate(episode.opened_at)
-    days_open = (on - opened_on).days
+    bucket = index % 6
+    # An overdue next contact was planned after the last one: that contact was at least 12 days ago.
+    overdue = bucket == 0 and (on - opened_on).days > 13
+    latest = on - timedelta(days=12 if overdue else 1)
+    days_open = (latest - opened_on).days + 1
     count = 1 + min(4, days_open // 30)
     days = sorted(rng.sample(range(1, max(days_open, count + 1)), count))
-    when = [demo_at(min(opened_on + timedelta(days=d), on - timedelta(days=1)), rng.choice((9, 10, 11, 14, 15)),
+    when = [demo_at(min(opened_on + timedelta(days=d), latest), rng.choice((9, 10, 11, 14, 15)),
                     rng.choice((0, 15, 30, 45))) for d in days]  # fmt: skip
-    bucket = index % 6
     last_due = (
-        on - timedelta(days=rng.randint(1, 10)) if bucket == 0
-        else on if bucket == 1
+        on - timedelta(days=rng.randint(1, 10)) if overdue
+        else on if bucket in (0, 1)
         else on + timedelta(days=rng.randint(1, 28))
     )  # fmt: skip
     for n, at in enumerate(when):

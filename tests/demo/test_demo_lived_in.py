@@ -136,6 +136,9 @@ def test_the_demo_records_are_what_the_services_would_store(settings):
             latest.contact_at,
             latest.next_contact_due,
         )
+        assert episode.next_contact_due is None or episode.next_contact_due > timezone.localdate(
+            latest.contact_at
+        )
     # Coded interventions, PAM levels, social prescribing and agreed plans are in the coding export.
     for contact in Contact.objects.all():
         coded = set(CodingEntry.objects.filter(source=f"contact:{contact.pk}").values_list("term", flat=True))
