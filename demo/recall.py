@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from caseload.models import LongTermCondition, Patient, RiskSnapshot
+from demo.rows import rows_update
 from pcn.models import Practice, User
 from recall.models import (
     Appointment,
@@ -211,11 +212,10 @@ def demo_recall_seed(
         Appointment.entries.through(appointment_id=appointment.pk, recallentry_id=entry.pk)
         for appointment, entry in year.appointments
     )
-    RecallEntry.objects.bulk_update(
+    rows_update(
         entries,
         ["state", "invitations", "last_invited_on", "seen_on", "seen_source", "pca_reason", "pca_on", "pca_by",
          "gp_checked_on", "gp_last_review_on", "gp_last_invited_on"],
-        batch_size=1000,
     )  # fmt: skip
     return DemoRecallCounts(
         entries=len(entries), invitations=len(year.invitations), appointments=len(year.appointments)

@@ -27,14 +27,19 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from caseload.models import (
     CareEvent,
     CareHome,
+    CodingEntry,
     ImportBatch,
     LongTermCondition,
     Patient,
     RiskSnapshot,
+    Task,
     efi_category,
 )
+from demo.careplans import demo_care_plans_reset, demo_care_plans_seed
+from demo.caseload import demo_caseload_reset, demo_caseload_seed, demo_people
+from demo.mdt import demo_mdt_reset, demo_mdt_seed
 from demo.recall import demo_recall_reset, demo_recall_seed
-from mdt.models import ExternalMember, Meeting, MeetingSeries
+from mdt.models import AgendaItem, ExternalMember, Meeting, MeetingSeries
 from mdt.services.schedule import series_keep_current
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
 from pcn.nhs_number import synthetic_sequence
@@ -101,6 +106,23 @@ class DemoSeedCounts:
     recall_entries: int = 0
     recall_invitations: int = 0
     appointments: int = 0
+    # The working day in mid-year (demo.caseload, demo.careplans, demo.mdt).
+    caseload_episodes: int = 0
+    referrals: int = 0
+    care_events: int = 0
+    contacts: int = 0
+    tasks: int = 0
+    activation_measures: int = 0
+    signpostings: int = 0
+    support_given: int = 0
+    coding_entries: int = 0
+    care_plans: int = 0
+    care_plan_versions: int = 0
+    care_plan_reviews: int = 0
+    mdt_meetings_held: int = 0
+    agenda_items: int = 0
+    mdt_actions: int = 0
+    gp_reviews_booked: int = 0  # the clinical lead's, after an MDT
 
 
 # Practice names and their relative list sizes.
@@ -359,6 +381,11 @@ def demo_pcn_seed(
         recall = demo_recall_seed(
             seed=seed, on=on, practices=practice_list, coordinators=_demo_coordinators(practice_list)
         )
+        # Each with its own random stream: the patients above stay the same whatever they add.
+        people = demo_people(practice_ids=[p.pk for p in practice_list])
+        caseload = demo_caseload_seed(seed=seed, on=on, people=people)
+        plans = demo_care_plans_seed(seed=seed, on=on, people=people)
+        mdt = demo_mdt_seed(seed=seed, on=on, people=people)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -376,6 +403,22 @@ def demo_pcn_seed(
         recall_entries=recall.entries,
         recall_invitations=recall.invitations,
         appointments=recall.appointments,
+        caseload_episodes=caseload.episodes,
+        referrals=caseload.referrals,
+        care_events=caseload.care_events,
+        contacts=caseload.contacts,
+        tasks=Task.objects.count(),  # the care plans' review tasks too
+        activation_measures=caseload.activation_measures,
+        signpostings=caseload.signpostings,
+        support_given=caseload.support_given,
+        coding_entries=CodingEntry.objects.count(),
+        care_plans=plans.plans,
+        care_plan_versions=plans.versions,
+        care_plan_reviews=plans.reviews,
+        mdt_meetings_held=mdt.meetings_held,
+        agenda_items=AgendaItem.objects.count(),
+        mdt_actions=mdt.actions,
+        gp_reviews_booked=mdt.appointments,
     )
 
 
@@ -429,8 +472,8 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
 
 def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2) -> int:
     """A few residents per practice who moved into their care home in the last two weeks (a move-in
-    date and a care home admission), so the demo shows the EHCH "PCSP due in N working days" badges
-    and the care home MDT's suggestions. Returns the number of moves."""
+    date and a care home admission), so the demo shows the EHCH "PCSP overdue" and "PCSP due in N
+    working days" badges and the care home MDT's suggestions. Returns the number of moves."""
     moves = []
     for practice_id in Patient.objects.order_by().values_list("practice_id", flat=True).distinct():
         residents = list(
@@ -438,8 +481,12 @@ def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2
             .order_by("nhs_number")
             .values_list("pk", "nhs_number", "care_home__name")[:50]
         )
-        for pk, nhs_number, home in rng.sample(residents, min(per_practice, len(residents))):
-            moved_in = subtract_working_days(on, rng.randint(1, 9))
+        for index, (pk, nhs_number, home) in enumerate(
+            rng.sample(residents, min(per_practice, len(residents)))
+        ):
+            # The first past its 7 working days (EHCH: "PCSP overdue"), the others still due. One draw
+            # each, as before, so that the streams after it are unchanged.
+            moved_in = subtract_working_days(on, rng.randint(8, 10) if index == 0 else rng.randint(1, 6))
             moves.append((pk, nhs_number, home, moved_in))
     for pk, _, _, moved_in in moves:
         Patient.objects.filter(pk=pk).update(care_home_since=moved_in)
@@ -476,8 +523,10 @@ def demo_pcn_reset() -> None:
     try:
         with transaction.atomic():
             demo_recall_reset()  # recall records protect the patients they name
+            demo_mdt_reset()  # and so do agenda items (and actions their items),
+            demo_care_plans_reset()  # care plans,
+            demo_caseload_reset()  # episodes, referrals, contacts, tasks, PAM, signposting, care events
             ImportBatch.objects.all().delete()  # and their risk snapshots
-            CareEvent.objects.all().delete()  # the demo's care home moves
             Patient.objects.only("pk").delete()  # no signals: the collector needs only ids
             CareHome.objects.all().delete()
     except (ProtectedError, RestrictedError) as error:

@@ -9,10 +9,26 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from careplans.models import CarePlan, CarePlanReview, CarePlanVersion
 from careplans.services.ehch import ehch_pcsp_due
-from caseload.models import CareEvent, CareHome, ImportBatch, Patient, RiskSnapshot, efi_category
+from caseload.models import (
+    ActivationMeasure,
+    CareEvent,
+    CareHome,
+    CaseloadEpisode,
+    CodingEntry,
+    Contact,
+    ImportBatch,
+    Patient,
+    Referral,
+    RiskSnapshot,
+    Signposting,
+    SupportGiven,
+    Task,
+    efi_category,
+)
 from demo.services import DEMO_PASSWORD, DemoSeedCounts, demo_pcn_seed
-from mdt.models import MeetingSeries
+from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
 from pcn.audit import audit
 from pcn.models import Membership, PcnSettings, Practice, User
 from pcn.nhs_number import is_valid
@@ -94,7 +110,38 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
         recall_entries=345,
         recall_invitations=181,
         appointments=35,
+        caseload_episodes=22,
+        referrals=21,
+        care_events=16,
+        contacts=64,
+        tasks=35,
+        activation_measures=13,
+        signpostings=9,
+        support_given=1,
+        coding_entries=115,
+        care_plans=16,
+        care_plan_versions=17,
+        care_plan_reviews=2,
+        mdt_meetings_held=19,
+        agenda_items=85,
+        mdt_actions=71,
+        gp_reviews_booked=4,
     )
+    assert CaseloadEpisode.objects.count() == counts.caseload_episodes
+    assert Referral.objects.count() == counts.referrals
+    assert CareEvent.objects.exclude(kind=CareEvent.Kind.CARE_HOME_ADMISSION).count() == counts.care_events
+    assert (Contact.objects.count(), Task.objects.count()) == (counts.contacts, counts.tasks)
+    assert ActivationMeasure.objects.count() == counts.activation_measures
+    assert (Signposting.objects.count(), SupportGiven.objects.count()) == (
+        counts.signpostings,
+        counts.support_given,
+    )
+    assert CodingEntry.objects.count() == counts.coding_entries
+    assert (CarePlan.objects.count(), CarePlanVersion.objects.count(), CarePlanReview.objects.count()) == (
+        counts.care_plans, counts.care_plan_versions, counts.care_plan_reviews,
+    )  # fmt: skip
+    assert Meeting.objects.filter(status=Meeting.Status.HELD).count() == counts.mdt_meetings_held
+    assert (AgendaItem.objects.count(), Action.objects.count()) == (counts.agenda_items, counts.mdt_actions)
     assert Practice.objects.count() == 2
     assert CareHome.objects.count() == 4
     assert Patient.objects.count() == 300
@@ -201,9 +248,13 @@ def test_recent_care_home_moves_have_an_admission_and_a_pcsp_due(demo_mode):
         admission = CareEvent.objects.get(patient=patient, kind=CareEvent.Kind.CARE_HOME_ADMISSION)
         assert timezone.localdate(admission.occurred_at) == patient.care_home_since < today
         assert ehch_pcsp_due(patient=patient, today=today).admitted_on == patient.care_home_since
-    # A reset deletes them with the patients.
+    # The first of each practice is past its 7 working days (EHCH "PCSP overdue").
+    states = sorted(ehch_pcsp_due(patient=patient, today=today).state for patient in moved)
+    assert states == ["due", "due", "overdue", "overdue"]
+    # A reset deletes them with the patients (the demo's other transfers of care are not care home moves).
     call_command("seed_demo", "--patients", "100", "--practices", "2", "--reset", stdout=StringIO())
-    assert CareEvent.objects.filter(patient__care_home_since__isnull=True).count() == 0
+    moves = CareEvent.objects.filter(kind=CareEvent.Kind.CARE_HOME_ADMISSION)
+    assert moves.filter(patient__care_home_since__isnull=True).count() == 0
 
 
 def test_efi_only_for_65_and_over_and_its_category_follows_the_score(demo_mode):

@@ -64,6 +64,22 @@ class Command(BaseCommand):
             ("Recall entries (this year)", counts.recall_entries),
             ("  invitations sent", counts.recall_invitations),
             ("  appointments", counts.appointments),
+            ("Caseload episodes", counts.caseload_episodes),
+            ("  contacts", counts.contacts),
+            ("  tasks", counts.tasks),
+            ("  PAM scores", counts.activation_measures),
+            ("  signposting", counts.signpostings),
+            ("  support given", counts.support_given),
+            ("Referrals", counts.referrals),
+            ("Transfers of care", counts.care_events),
+            ("Care plans", counts.care_plans),
+            ("  versions", counts.care_plan_versions),
+            ("  reviews", counts.care_plan_reviews),
+            ("MDT meetings held", counts.mdt_meetings_held),
+            ("  agenda items", counts.agenda_items),
+            ("  actions", counts.mdt_actions),
+            ("  GP reviews booked after", counts.gp_reviews_booked),
+            ("Coding export rows", counts.coding_entries),
         ):
             self.stdout.write(f"  {label:<28}{value:>9,}")
 
