@@ -126,7 +126,7 @@ def test_batched_call_is_two_queries_however_many_patients(
 
 
 def row_for(html: str, patient) -> str:
-    rows = [r.split("</tr>")[0] for r in html.split('<tr class="nhsuk-table__row">')[1:]]
+    rows = [r.split("</tr>")[0] for r in html.split('<tr class="nhsuk-table__row"')[1:]]
     [row] = [r for r in rows if patient.display_name in r]
     return row
 

@@ -1,0 +1,106 @@
+"""Reports over the demo PCN (100,000 patients with a year of activity: `seed_demo`): each report's figures
+through the ORM against the same aggregate SQL run bare, every report page and the dashboard p95.
+
+    DATABASE_URL=postgres://…/pcn_bench .venv/bin/python bench/reports.py [--patients 100000] [--runs 20]
+
+Targets (issue: Reporting): each report's main query ≤ 1.5× the bare SQL of the same aggregate; every report
+page and the dashboard p95 ≤ 300 ms for one client.
+"""
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+from django_on_postgres import demo_database, setup_django, signed_in_client
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    if not setup_django("bench/reports.py", DEMO_MODE="1", HTTPS="0"):
+        return 2
+    from django.db import connection
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from pcn.models import User
+    from reporting.periods import last_complete_month, qof_year_of
+    from reporting.reports import REPORTS
+    from reporting.reports.base import Measure
+
+    if not demo_database(args.patients):
+        return 2
+    manager = User.objects.get(email="manager@demo.pcn.test")
+    practice_ids = sorted(manager.practice_ids())
+    today = timezone.localdate()
+    period = qof_year_of(today)
+    print(f"PostgreSQL: {args.patients:,} patients; period {period.label}; {len(practice_ids)} practices")
+
+    print(
+        "1. Each report's figures through the ORM, against the same aggregate SQL run bare (median of runs)"
+    )
+    worst = 0.0
+    for report in REPORTS.values():
+        orm_total = bare_total = 0.0
+        for measure in report.measures:
+            if not isinstance(measure, Measure):
+                continue
+            # The very query `counts` runs, its SQL executed bare: what the ORM adds on top.
+            query = (
+                measure.rows(period, practice_ids).order_by().values(measure.practice_path)
+                .annotate(n=measure._counted())
+            )  # fmt: skip
+            sql, params = query.query.sql_with_params()
+            orm, bare = [], []
+            for _ in range(5):
+                started = time.perf_counter()
+                measure.counts(period, practice_ids)
+                orm.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
+                bare.append(time.perf_counter() - started)
+            orm_total += statistics.median(orm)
+            bare_total += statistics.median(bare)
+        ratio = orm_total / bare_total if bare_total else 0
+        worst = max(worst, ratio)
+        print(
+            f"  {report.key:<12} ORM {orm_total * 1000:7.1f} ms   bare {bare_total * 1000:7.1f} ms   {ratio:4.2f}×"
+        )
+    print(f"  worst ratio {worst:.2f}× (target ≤ 1.5×: {'met' if worst <= 1.5 else 'NOT MET'})")
+
+    print("2. The pages, one client (the PCN manager), p95 of runs")
+    client = signed_in_client(manager)
+    month = last_complete_month(today)
+    urls = [("dashboard", reverse("reporting:dashboard"))] + [
+        (key, f"{reverse('reporting:report_detail', args=[key])}?period=month&month={month.start:%Y-%m}")
+        for key in REPORTS
+    ]
+    slowest = 0.0
+    for name, url in urls:
+        assert client.get(url).status_code == 200, url
+        timings = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        slowest = max(slowest, p95(timings))
+        print(f"  {name:<12} median {statistics.median(timings):6.1f} ms   p95 {p95(timings):6.1f} ms")
+    print(f"  slowest p95 {slowest:.0f} ms (target ≤ 300 ms: {'met' if slowest <= 300 else 'NOT MET'})")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"Peak memory of this process: {peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
