@@ -68,6 +68,9 @@ bench: $(VENV)/.dev
 	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE pcn_bench" -c "CREATE DATABASE pcn_bench"
 	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/recall.py
+	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE pcn_bench" -c "CREATE DATABASE pcn_bench"
+	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/reports.py
 
 vendor:
 	scripts/vendor-static.sh
