@@ -243,11 +243,11 @@ def test_an_outsiders_filter_finds_none_of_practice_as_patients(sign_in_as, outs
 def two_reviews(coordinator):
     """A patient with diabetes and hypertension due, and one with diabetes, invited by text message."""
     both = diabetic_at(
-        coordinator.practice, "Both", given_name="Bea", nhs_number="9434765870", mobile="07700900111",
+        coordinator.practice, "Both", given_name="Bea", nhs_number="9997000005", mobile="07700900111",
         ltc_flags=LongTermCondition.DIABETES | LongTermCondition.HYPERTENSION,
     )  # fmt: skip
     one = diabetic_at(
-        coordinator.practice, "One", given_name="Ola", nhs_number="9434765889", mobile="07700900222"
+        coordinator.practice, "One", given_name="Ola", nhs_number="9997000013", mobile="07700900222"
     )
     return both, one
 
@@ -273,14 +273,14 @@ def test_the_messaging_export_has_one_row_per_patient_with_every_review_due(
     assert rows_of(response) == [
         MESSAGING_HEADER,
         [
-            "9434765870",
+            "9997000005",
             "Bea",
             "Both",
             "09/12/1990",
             "07700900111",
             "Diabetes annual review; Blood pressure review",
         ],
-        ["9434765889", "Ola", "One", "09/12/1990", "07700900222", "Diabetes annual review"],
+        ["9997000013", "Ola", "One", "09/12/1990", "07700900222", "Diabetes annual review"],
     ]
     event = AuditEvent.objects.get(action="recall.batch.messaging_csv")
     assert sorted(event.patients.values_list("pk", flat=True)) == sorted([both.pk, one.pk])
@@ -292,9 +292,9 @@ def test_the_coding_export_has_a_row_per_invitation(sign_in_as, coordinator, two
     diabetes, hypertension = register("diabetes").invitation_term, register("hypertension").invitation_term
     assert rows_of(response) == [
         ["Date", "NHS number", "Name", "SNOMED CT id", "Term", "Invitation"],
-        ["03/12/2026", "9434765870", "BOTH, Bea", "", diabetes, "1st"],
-        ["03/12/2026", "9434765870", "BOTH, Bea", "", hypertension, "1st"],
-        ["03/12/2026", "9434765889", "ONE, Ola", "", diabetes, "1st"],
+        ["03/12/2026", "9997000005", "BOTH, Bea", "", diabetes, "1st"],
+        ["03/12/2026", "9997000005", "BOTH, Bea", "", hypertension, "1st"],
+        ["03/12/2026", "9997000013", "ONE, Ola", "", diabetes, "1st"],
     ]
     assert AuditEvent.objects.filter(action="recall.batch.coding_csv").count() == 1
 

@@ -105,7 +105,7 @@ def worklist(coordinator):
     practice = coordinator.practice
     frail = PatientFactory(practice=practice, sex="M", family_name="Frail", efi_category=EfiCategory.SEVERE)
     on_caseload = PatientFactory(
-        practice=practice, sex="M", family_name="Caseloaded", nhs_number="9434765919"
+        practice=practice, sex="M", family_name="Caseloaded", nhs_number="9997000021"
     )
     CaseloadEpisodeFactory(patient=on_caseload, coordinator=coordinator.user)
     return {
@@ -141,7 +141,7 @@ FILTERS = [
     ({"frail": "on"}, {"frail"}),
     ({"on_caseload": "yes"}, {"caseload"}),
     ({"q": "octo"}, {"october"}),
-    ({"q": "943 476 5919"}, {"caseload"}),
+    ({"q": "999 700 0021"}, {"caseload"}),
     ({"year": str(YEAR - 1)}, {"last_year"}),
 ]
 
