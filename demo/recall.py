@@ -197,6 +197,9 @@ def demo_recall_seed(
     for entry in entries:
         year.play(entry)
     InvitationBatch.objects.bulk_create(year.batches.values())
+    for batch in year.batches.values():  # made on the day it was sent, not when the demo was seeded
+        batch.created_at = _at(batch.sent_on, 9)
+    rows_update(list(year.batches.values()), ["created_at"])
     by_batch = defaultdict(set)
     for invitation in year.invitations:
         invitation.batch_id = invitation.batch.pk
