@@ -32,7 +32,9 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django.utils import timezone
+    from pcn_year import pcn_year_seed
 
+    from caseload.models import Contact
     from pcn.models import User
     from reporting.periods import last_complete_month, qof_year_of
     from reporting.reports import REPORTS
@@ -40,6 +42,13 @@ def main() -> int:
 
     if not demo_database(args.patients):
         return 2
+    if Contact.objects.count() < args.patients // 20:  # the demo alone: add the PCN's year
+        started = time.perf_counter()
+        added = pcn_year_seed()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        print(f"Added a year of a PCN's activity in {time.perf_counter() - started:.1f} s:")
+        print("  " + ", ".join(f"{n:,} {kind}" for kind, n in added.items()))
     manager = User.objects.get(email="manager@demo.pcn.test")
     practice_ids = sorted(manager.practice_ids())
     today = timezone.localdate()

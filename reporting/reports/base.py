@@ -8,10 +8,11 @@ Two kinds of figure:
   its trend over months is one grouped query;
 - an *as-at* figure counts what held at the period's end (`rows(period)`: caseload size, plans overdue);
   its trend is one query too, a conditional count for each period's end.
-An as-at figure may instead be a condition on its rows (`when(period)`, a `Q`): the figures of a report
-that are conditions on the same rows are then counted together — this period and the one before, per
-practice and per value of every breakdown — in one grouped query (`condition_counts`), which is what keeps a
-report over a large table (a recall year's entries) to one scan of it.
+An as-at figure may instead be a condition on its rows (`when(period)`, a `Q`), as an event figure is
+(its date in the period). The figures of a report that are conditions on the same rows are counted
+together — this period and the one before, per practice and per value of every breakdown — in one
+grouped query (`condition_counts`), which keeps a report over a large table (a recall year's entries)
+to one scan of it, and a report of several figures on the same rows to one query for them all.
 Figures that are not counts (a median, a percentage) are `ComputedMeasure`s with a function of their own;
 `medians` turns (practice, value) pairs into one.
 """
@@ -21,9 +22,10 @@ from __future__ import annotations
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from functools import reduce
+from functools import reduce, wraps
 from statistics import median
 from typing import Any
 
@@ -120,14 +122,25 @@ class Measure:
             rows = rows.filter(self.when(period))
         return rows
 
+    def condition(self, period: Period) -> Q:
+        """The figure as a condition on its rows in the period (`condition_counts`)."""
+        condition = Q()
+        if self.date_field:
+            condition &= Q(**{f"{self.date_field}__range": self._range(period)})
+        if self.when:
+            condition &= self.when(period)
+        return condition
+
     @property
     def counted_by_condition(self) -> bool:
-        """Whether `condition_counts` can count this figure: a condition on its rows, each row counted once
-        (no distinct values, no breakdown of a list field)."""
+        """Whether `condition_counts` can count this figure with others on the same rows: an event figure
+        or a condition on its rows, each row counted once (no distinct values), with breakdowns by a
+        field each row has one value of (grouping by a list field, or by a path through a one-to-many
+        relation, would multiply the other figures' rows)."""
         return (
-            self.when is not None
-            and not (self.date_field or self.as_at or self.distinct or self.distinct_patients)
-            and not any(b.contains for b in self.breakdowns)
+            bool(self.when or self.date_field)
+            and not (self.as_at or self.distinct or self.distinct_patients)
+            and all(not b.contains and _single_valued(self.base().model, b.path) for b in self.breakdowns)
         )
 
     def _range(self, period: Period) -> tuple[Any, Any]:
@@ -281,12 +294,12 @@ Group = list[tuple[dict[str, Any], int]]  # (the row's practice and breakdown va
 def condition_counts(
     measures: Sequence[Measure], periods: Sequence[Period], practice_ids: list[int]
 ) -> dict[tuple[str, Period], Group]:
-    """Figures that are conditions on the same rows (`Measure.when`, the same `base` and `practice_path`),
+    """Figures that are conditions on the same rows (`Measure.condition`, the same `base` and `practice_path`),
     each in each period, in one query grouped by practice and by every breakdown's field: for each
     (figure key, period) the groups it counts, with their counts (groups it counts none of are left out)."""
     first = measures[0]
     paths = list(dict.fromkeys([first.practice_path, *(b.path for m in measures for b in m.breakdowns)]))
-    conditions = {(m.key, p): m.when(p) for m in measures for p in periods}  # type: ignore[misc]
+    conditions = {(m.key, p): m.condition(p) for m in measures for p in periods}
     names = {key: f"n{i}" for i, key in enumerate(conditions)}
     rows = (
         first.base()
@@ -302,6 +315,18 @@ def condition_counts(
             if row[name]:
                 found[key].append(({path: row[path] for path in paths}, row[name]))
     return found
+
+
+def _single_valued(model: type[Model], path: str) -> bool:
+    """Whether each row has one value of the path: every step a field or a foreign key forwards."""
+    for part in path.split("__"):
+        found = model._meta.get_field(part)
+        if not found.is_relation:
+            return True
+        if found.many_to_many or found.one_to_many:
+            return False
+        model = found.related_model  # type: ignore[assignment]
+    return True
 
 
 def _summed(groups: Group, path: str) -> dict[Any, int]:
@@ -357,9 +382,37 @@ def _figure(
     return {k: v for k, v in computed.items() if k is not None}, computed.get(None)
 
 
+# What figures of one report run look up together (`once_per_run`), for the length of the run.
+_run_lookups: ContextVar[dict[Hashable, Any] | None] = ContextVar("report_run_lookups", default=None)
+
+
+def once_per_run[T](look: Callable[[Period, list[int]], T]) -> Callable[[Period, list[int]], T]:
+    """`look(period, practice_ids)` done once per report run however many of its figures ask for it
+    (the EHCH figures all count the same admissions); outside a run, every time."""
+
+    @wraps(look)
+    def looked(period: Period, practice_ids: list[int]) -> T:
+        lookups = _run_lookups.get()
+        if lookups is None:
+            return look(period, practice_ids)
+        key = (look, period, tuple(practice_ids))
+        if key not in lookups:
+            lookups[key] = look(period, practice_ids)
+        return lookups[key]
+
+    return looked
+
+
 def report_run(*, report: Report, period: Period, practice_ids: Iterable[int]) -> ReportResult:
     """Every figure of `report` for `period` and the period before, over `practice_ids`."""
-    ids = sorted(practice_ids)
+    started = _run_lookups.set({})
+    try:
+        return _report_run(report, period, sorted(practice_ids))
+    finally:
+        _run_lookups.reset(started)
+
+
+def _report_run(report: Report, period: Period, ids: list[int]) -> ReportResult:
     counted, breakdowns = _counted_by_condition(report.measures, period, ids)
     rows = []
     for measure in report.measures:

@@ -114,3 +114,17 @@ def test_reviews_by_outcome(plans, practice_a, practice_b):
     assert REPORT.measure("reviewed").breakdown("outcome", month(2025, 12), [practice_a.pk, practice_b.pk]) == [
         ("No changes needed: the plan stays as agreed", 1),
     ]  # fmt: skip
+
+
+def test_the_ehch_figures_look_at_the_admissions_once_a_period(
+    plans, practice_a, practice_b, django_assert_num_queries
+):
+    # The plans agreed, the reviews and the admissions each counted in one query for both periods (3),
+    # the plans overdue for review once a period (2), and the EHCH figures from one look at each period's
+    # admissions (two queries a period: 4) rather than a look each (16).
+    with time_machine.travel(TODAY, tick=False), django_assert_num_queries(9):
+        result = report_run(
+            report=REPORT, period=month(2025, 12), practice_ids=[practice_a.pk, practice_b.pk]
+        )
+    got = {row.measure.key: row.total for row in result.figures}
+    assert (got["ehch_admissions"], got["ehch_on_time"], got["ehch_on_time_percent"]) == (4, 1, 33)
