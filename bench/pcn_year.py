@@ -299,14 +299,14 @@ def _mdt(year: _Year, episodes: list[CaseloadEpisode]) -> dict[str, int]:
         taken = set(series.meetings.values_list("scheduled_for", flat=True))
         day = year.start + timedelta(days=(series.weekday - year.start.weekday()) % 7)
         while day < year.today - timedelta(days=1):
-            if day not in taken:
-                starts = timezone.make_aware(datetime.combine(day, series.start_time))
+            starts = timezone.make_aware(datetime.combine(day, series.start_time))
+            if starts not in taken:
                 meetings.append(
                     Meeting(
                         series=series,
                         starts_at=starts,
                         status=Meeting.Status.HELD,
-                        scheduled_for=day,
+                        scheduled_for=starts,
                         circulate_at=starts - timedelta(days=2),
                         circulated_at=starts - timedelta(days=2),
                     )

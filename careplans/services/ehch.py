@@ -85,8 +85,9 @@ def _care_home_admissions(*, practice_ids: Any, start: date, end: date) -> Query
     ).order_by("-occurred_at", "-id")
 
 
-def _agreed_on(patient_ids: set[int]) -> dict[int, list[date]]:
-    """The days each patient's plans were agreed (current and superseded versions)."""
+def _agreed_on(patient_ids: Iterable[int] | QuerySet) -> dict[int, list[date]]:
+    """The days each patient's plans were agreed (current and superseded versions), for the patients
+    (ids, or a query of them: one query either way)."""
     agreed: dict[int, list[date]] = {}
     for patient_id, agreed_on in (
         CarePlanVersion.objects.filter(plan__patient_id__in=patient_ids, agreed_on__isnull=False)
