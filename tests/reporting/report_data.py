@@ -16,10 +16,20 @@ from caseload.models import (
 )
 from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
 from recall.models import RecallEntry, Register
+from reporting.reports.base import FigureRow, ReportResult, Value
 
 
 def at(day: str, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=UTC)
+
+
+def figures(result: ReportResult) -> dict[str, tuple[Value, Value, dict[int, Value]]]:
+    """A report run's figures by key: (the total, the period before's total, per practice)."""
+    return {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
+
+
+def figure(result: ReportResult, key: str) -> FigureRow:
+    return next(row for row in result.figures if row.measure.key == key)
 
 
 def stamp(row, **times: datetime):
