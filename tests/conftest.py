@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from pypdf import PdfReader
 
@@ -54,6 +56,13 @@ def assert_error_summary(response, *messages: str) -> None:
     assert "nhsuk-error-summary" in response.text
     for message in messages:
         assert message in response.text
+
+
+def page_queries(client: Client, url: str) -> int:
+    """How many queries the page at `url` costs (it must answer 200): for "the count does not grow"."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
 
 
 def pdf_text(content: bytes) -> str:

@@ -3,8 +3,6 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from caseload.models import (
     ActivationMeasure,
@@ -18,6 +16,7 @@ from caseload.models import (
     Task,
 )
 from overview.timeline import SOURCES, patient_timeline, safe_reverse
+from tests.conftest import page_queries
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,19 +117,13 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
     )
 
 
-def patient_page_queries(client, patient) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(patient.get_absolute_url()).status_code == 200
-    return len(queries)
-
-
 def test_patient_page_query_count_does_not_grow_with_the_timeline(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
     one_of_each(patient, coordinator.user)
-    small = patient_page_queries(client, patient)
+    small = page_queries(client, patient.get_absolute_url())
     for day in (10, 20):
         one_of_each(patient, coordinator.user, day=day)
-    assert patient_page_queries(client, patient) == small
+    assert page_queries(client, patient.get_absolute_url()) == small
 
 
 def test_patient_page_filters_the_timeline_by_kind(sign_in_as, coordinator, patient):
