@@ -1,5 +1,5 @@
-"""Builders for the report tests' hand-built data sets: one row of each kind a report counts, with the
-dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London) unless given."""
+"""Builders for the report tests' hand-built data sets (and the timeline tests'): one row of each kind a
+report counts, with the dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London) unless given."""
 
 from datetime import UTC, date, datetime, time
 
@@ -42,8 +42,8 @@ def stamp(row, **times: datetime):
 
 def contact(patient, by, when: str, method: str = "phone", interventions=(), **extra) -> Contact:
     return Contact.objects.create(
-        patient=patient, recorded_by=by, contact_at=at(when), method=method, duration_minutes=20,
-        interventions=list(interventions), **extra,
+        patient=patient, recorded_by=by, contact_at=at(when), method=method,
+        interventions=list(interventions), **{"duration_minutes": 20, **extra},
     )  # fmt: skip
 
 
