@@ -1,5 +1,6 @@
 """Builders for the report tests' hand-built data sets (and the timeline tests'): one row of each kind a
-report counts, with the dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London) unless given."""
+report counts, with the dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London)
+unless given."""
 
 from datetime import UTC, date, datetime, time
 
