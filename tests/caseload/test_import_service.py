@@ -198,14 +198,15 @@ def canonical_reading(profiles, encoding: str) -> ImportProfile:
     return profile
 
 
+def saved_by_excel_in_windows_1252(tmp_path: Path, *, given: str) -> Path:
+    """A canonical file of one row, N1's (`given` O’Brien), as Excel saves it in Windows-1252."""
+    row = canonical_row(N1, given=given, family="O’Brien")
+    return write_csv(tmp_path / "excel.csv", CANONICAL_HEADER, row, encoding="cp1252")
+
+
 def test_cp1252_file_reads_with_a_cp1252_profile(profiles, practice_a, tmp_path):
     profile = canonical_reading(profiles, ImportProfile.Encoding.CP1252)
-    path = write_csv(
-        tmp_path / "excel.csv",
-        CANONICAL_HEADER,
-        canonical_row(N1, given="Renée", family="O’Brien"),
-        encoding="cp1252",
-    )
+    path = saved_by_excel_in_windows_1252(tmp_path, given="Renée")
 
     batch = run(path, profile)
 
@@ -448,12 +449,7 @@ def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252
 
 def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, practice_a, tmp_path):
     profile = canonical_reading(profiles, ImportProfile.Encoding.UTF8)
-    path = write_csv(
-        tmp_path / "f.csv",
-        CANONICAL_HEADER,
-        canonical_row(N1, given="Zoë", family="O’Brien"),
-        encoding="cp1252",
-    )
+    path = saved_by_excel_in_windows_1252(tmp_path, given="Zoë")
     before = state()
 
     batch = run(path, profile)
