@@ -19,6 +19,7 @@ from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
     CANONICAL_HEADER,
     CANONICAL_SAMPLE,
+    EMIS_HEADER,
     EMIS_SAMPLE,
     ICB_HEADER,
     ICB_SAMPLE,
@@ -432,7 +433,7 @@ def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252
     assert profiles["emis-search"].encoding == ImportProfile.Encoding.AUTO
     path = write_csv(
         tmp_path / "emis.csv",
-        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        EMIS_HEADER,
         f'{N1},"O’BRIEN, Zoë (Ms)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,£,COPD",
         encoding="cp1252",
@@ -716,11 +717,10 @@ def test_a_profile_without_dates_of_birth_updates_but_cannot_add(profiles, pract
 def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
     profiles, sample_practices, tmp_path, write_path
 ):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     spaced = f"{N1[:3]} {N1[3:6]} {N1[6:]}"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,,COPD",
         f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
@@ -749,10 +749,9 @@ def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
 
 
 def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_practices, tmp_path):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
@@ -772,10 +771,9 @@ def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_prac
 
 
 def test_a_multi_row_patient_whose_rows_disagree_is_not_imported(profiles, sample_practices, tmp_path):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,,COPD",
         ",,02-Feb-1950,,,,Dementia",
