@@ -193,7 +193,7 @@ def test_a_bad_call_records_nothing(sign_in_as, coordinator, bowel):
         ("outsider", "bowel"),  # a screening entry at another practice
     ],
 )
-def test_a_call_to_an_entry_that_takes_none_gets_404_and_records_nothing(request, sign_in_as, who, entry):
+def test_a_non_screening_entry_or_an_outsider_gets_404_and_records_nothing(request, sign_in_as, who, entry):
     client = sign_in_as(request.getfixturevalue(who))
     url = reverse("recall:screening_contact", args=[request.getfixturevalue(entry).pk])
     assert client.get(url).status_code == 404
