@@ -12,7 +12,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import at, care_event, plan_version, review
+from tests.reporting.report_data import at, care_event, figure, figures, plan_version, review
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,7 @@ def test_the_7th_working_day_after_christmas_eve_is_7_january():
 def test_care_plan_figures_for_december_with_november_beside_them(plans, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2025, 12), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "agreed": (2, 1, {a: 1, b: 1}),  # x and y's v2; November: the care home resident's
         "reviewed": (1, 0, {a: 1}),
         "overdue_review": (2, 1, {a: 1, b: 1}),  # w and u; at the end of November, y's v1
@@ -86,7 +85,7 @@ def test_care_plan_figures_for_december_with_november_beside_them(plans, practic
         "ehch_late": (2, 0, {a: 1, b: 1}),
         "ehch_still_due": (1, 0, {a: 1, b: 0}),
     }
-    assert next(row for row in result.figures if row.measure.key == "ehch_on_time_percent").change == -67
+    assert figure(result, "ehch_on_time_percent").change == -67
 
 
 @time_machine.travel(TODAY, tick=False)
@@ -106,7 +105,7 @@ def test_the_lists_behind_the_ehch_figures(plans, practice_a, practice_b):
 @time_machine.travel(TODAY, tick=False)
 def test_no_admissions_gives_no_percentage(plans, practice_a):
     result = report_run(report=REPORT, period=month(2025, 10), practice_ids=[practice_a.pk])
-    row = next(row for row in result.figures if row.measure.key == "ehch_on_time_percent")
+    row = figure(result, "ehch_on_time_percent")
     assert (row.total, row.current, row.change) == (None, {}, None)
 
 

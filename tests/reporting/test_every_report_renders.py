@@ -4,11 +4,10 @@ drill-down, on its data set, in a number of queries that does not grow with the 
 import pytest
 from django.urls import reverse
 
-from pcn.models import AuditEvent, Role
+from pcn.models import AuditEvent
 from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import Measure, report_run
-from tests.conftest import make_person
 from tests.factories import PatientFactory, UserFactory
 from tests.reporting.report_data import contact
 from tests.reporting.test_care_plans_report import plans  # noqa: F401 — the reports' data sets
@@ -41,13 +40,6 @@ def detail_queries(report) -> int:
 
 
 PATIENTS_QUERIES = 16
-
-
-@pytest.fixture
-def lead_of_both(practice_a, practice_b):
-    person = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Lee Both", email="lee@example.test")
-    person.user.memberships.create(practice=practice_b, role=Role.CLINICAL_LEAD)
-    return person
 
 
 def test_every_report_has_its_data_set():
