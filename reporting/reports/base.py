@@ -122,6 +122,17 @@ class Measure:
             rows = rows.filter(self.when(period))
         return rows
 
+    @property
+    def practice_is_the_patients(self) -> bool:
+        """Whether the rows reach their practice through the patient counted (`patient__practice_id` for
+        `patient_id`): then each patient counts at one practice, and the scope's figure of distinct
+        patients is the sum of the practices' (no query of its own)."""
+        return (
+            self.distinct_patients
+            and self.patient_path is not None
+            and self.practice_path == f"{self.patient_path.removesuffix('_id')}__practice_id"
+        )
+
     def condition(self, period: Period) -> Q:
         """The figure as a condition on its rows in the period (`condition_counts`)."""
         condition = Q()
@@ -370,9 +381,8 @@ def _figure(
         return found, sum(v for v in found.values() if v is not None)
     if isinstance(measure, Measure):
         counts: dict[int, Value] = dict(measure.counts(period, practice_ids))
-        if measure.distinct or measure.distinct_patients:
-            # A patient counts once for the scope even if they moved practice in the period (and a
-            # meeting shared by two practices once).
+        if (measure.distinct or measure.distinct_patients) and not measure.practice_is_the_patients:
+            # A row that reaches several practices (a meeting shared by two) counts once for the scope.
             path = measure.distinct or measure.patient_path
             total: Value = measure.rows(period, practice_ids).values(path).distinct().count()
         else:
