@@ -1,7 +1,10 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pcn.models import User
@@ -54,6 +57,17 @@ def model_choice_field(
         error_messages={"required": if_blank},
         **kwargs,
     )
+
+
+@contextmanager
+def refusal_shown_on(form: forms.BaseForm) -> Iterator[None]:
+    """A service's refusal (ValidationError) in the block becomes the form's own error, shown above its
+    fields, and the block stops there: the view goes on to show the form again. The block is the
+    service call and what follows its success (message, redirect)."""
+    try:
+        yield
+    except ValidationError as error:
+        form.add_error(None, error)
 
 
 class SignInForm(AuthenticationForm):
