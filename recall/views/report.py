@@ -1,5 +1,7 @@
 """The call/recall report: per register and practice, a QOF year; by due month; CSV and XLSX."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -40,6 +42,19 @@ def _detail(form: RecallReportForm) -> dict[str, str]:
             "register": register.key if register else "all"}  # fmt: skip
 
 
+def _download(
+    request: HttpRequest, respond: Callable[[HttpRequest, RecallReportForm, RecallReport], HttpResponse]
+) -> HttpResponse:
+    """A download of the report, as `respond` makes it; with the filters in error, back to the report
+    page saying so."""
+    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
+    report = _report(request, form)
+    if report is None:
+        messages.error(request, "Correct the filters before downloading.")
+        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+    return respond(request, form, report)
+
+
 @permission_required(Perm.VIEW_PATIENTS)
 def report_view(request: HttpRequest) -> HttpResponse:
     """The figures a coordinator hands to a practice (aggregate: no patient is listed or audited)."""
@@ -58,11 +73,16 @@ def report_view(request: HttpRequest) -> HttpResponse:
 @permission_required(Perm.VIEW_PATIENTS)
 def report_csv_view(request: HttpRequest) -> HttpResponse:
     """The register × practice table as CSV; `table=month` the by-month table."""
-    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
-    report = _report(request, form)
-    if report is None:
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+    return _download(request, _csv)
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def report_xlsx_view(request: HttpRequest) -> HttpResponse:
+    """Both tables as a workbook, with a cover sheet saying what it is, who made it and when."""
+    return _download(request, _xlsx)
+
+
+def _csv(request: HttpRequest, form: RecallReportForm, report: RecallReport) -> HttpResponse:
     by_month = request.GET.get("table") == "month"
     audit(
         request,
@@ -77,14 +97,7 @@ def report_csv_view(request: HttpRequest) -> HttpResponse:
     return csv_download(name, REPORT_HEADER, report.csv_rows())
 
 
-@permission_required(Perm.VIEW_PATIENTS)
-def report_xlsx_view(request: HttpRequest) -> HttpResponse:
-    """Both tables as a workbook, with a cover sheet saying what it is, who made it and when."""
-    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
-    report = _report(request, form)
-    if report is None:
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+def _xlsx(request: HttpRequest, form: RecallReportForm, report: RecallReport) -> HttpResponse:
     detail = _detail(form)
     audit(request, "recall.report.export", format="xlsx", **detail)
     sheets = [("By register and practice", REPORT_HEADER, report.csv_rows()),
