@@ -59,6 +59,15 @@ def _appointment(request: HttpRequest, pk: int) -> Appointment:
     )
 
 
+def _still_booked(request: HttpRequest, appointment: Appointment) -> bool:
+    """Whether the appointment still waits for its outcome; if not, the user is told the one recorded."""
+    if not appointment.is_open:
+        messages.info(
+            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
+        )
+    return appointment.is_open
+
+
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
@@ -78,10 +87,7 @@ def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(request, pk)
-    if not appointment.is_open:
-        messages.info(
-            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
-        )
+    if not _still_booked(request, appointment):
         return redirect(appointment.patient)
     form = OutcomeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -99,10 +105,7 @@ def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(request, pk)
-    if not appointment.is_open:
-        messages.info(
-            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
-        )
+    if not _still_booked(request, appointment):
         return redirect(appointment.patient)
     form = RescheduleForm(request.POST if request.method == "POST" else None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
