@@ -2,14 +2,12 @@
 
 from collections.abc import Callable
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
 
 from pcn.audit import audit
-from pcn.exports import csv_download, xlsx_download
+from pcn.exports import back_to_filters, csv_download, xlsx_download
 from pcn.pagination import query_without
 from pcn.permissions import Perm, permission_required
 from recall.forms.report import RecallReportForm
@@ -50,8 +48,7 @@ def _download(
     form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
     report = _report(request, form)
     if report is None:
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+        return back_to_filters(request, "recall:report")
     return respond(request, form, report)
 
 
