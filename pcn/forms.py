@@ -85,14 +85,14 @@ def minutes_field(what: str, *, most: int, most_said: str = "", **kwargs: Any) -
 
 
 @contextmanager
-def refusal_shown_on(form: forms.BaseForm) -> Iterator[None]:
+def refusal_shown_on(form: forms.BaseForm, field: str | None = None) -> Iterator[None]:
     """A service's refusal (ValidationError) in the block becomes the form's own error, shown above its
-    fields, and the block stops there: the view goes on to show the form again. The block is the
-    service call and what follows its success (message, redirect)."""
+    fields (or `field`'s error, beside it), and the block stops there: the view goes on to show the form
+    again. The block is the service call and what follows its success (message, redirect)."""
     try:
         yield
     except ValidationError as error:
-        form.add_error(None, error)
+        form.add_error(field, error)
 
 
 class SignInForm(AuthenticationForm):
