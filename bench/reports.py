@@ -8,19 +8,13 @@ page and the dashboard p95 ≤ 300 ms for one client. The demo's own activity is
 bench/pcn_year.py adds a year of a PCN of this size the first time.
 """
 
-import argparse
 import resource
 import statistics
 import sys
 import time
 from dataclasses import replace
 
-from django_on_postgres import demo_database, setup_django, signed_in_client
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+from django_on_postgres import arguments, demo_django, p95, page_timings, signed_in_client
 
 
 def orm_and_bare(
@@ -49,11 +43,8 @@ def orm_and_bare(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
-    if not setup_django("bench/reports.py", DEMO_MODE="1", HTTPS="0"):
+    args = arguments(__doc__, runs=20)
+    if not demo_django("bench/reports.py", args.patients):
         return 2
     from django.db import connection
     from django.urls import reverse
@@ -66,8 +57,6 @@ def main() -> int:
     from reporting.reports import REPORTS
     from reporting.reports.base import Measure
 
-    if not demo_database(args.patients):
-        return 2
     if Contact.objects.count() < args.patients // 20:  # the demo alone: add the PCN's year
         started = time.perf_counter()
         added = pcn_year_seed()
@@ -112,12 +101,7 @@ def main() -> int:
     ]
     slowest = 0.0
     for name, url in urls:
-        assert client.get(url).status_code == 200, url
-        timings = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
+        timings = page_timings(client, url, args.runs)
         slowest = max(slowest, p95(timings))
         print(f"  {name:<12} median {statistics.median(timings):6.1f} ms   p95 {p95(timings):6.1f} ms")
     print(f"  slowest p95 {slowest:.0f} ms (target ≤ 300 ms: {'met' if slowest <= 300 else 'NOT MET'})")
