@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from mdt.models import Meeting, MeetingDocument
@@ -20,6 +19,7 @@ from mdt.services.chasing import actions_chase
 from mdt.services.circulation import agenda_circulate, minutes_circulate
 from mdt.services.packs import meeting_document_render, meeting_document_source_hash
 from mdt.services.schedule import series_keep_current
+from pcn.outbox import enqueue_on_commit
 
 # --- Minutes and actions ----------------------------------------------------------------------------
 
@@ -68,7 +68,7 @@ def meeting_document_request(*, meeting: Meeting, kind: str, scope: str = "") ->
     document, _ = MeetingDocument.objects.get_or_create(meeting=meeting, kind=kind, scope=scope)
     document.state = MeetingDocument.State.RENDERING
     document.save(update_fields=["state", "requested_at"])
-    transaction.on_commit(lambda: render_meeting_document_task.delay(meeting.pk, kind, scope))
+    enqueue_on_commit(render_meeting_document_task, meeting.pk, kind, scope)
     return document
 
 
@@ -92,5 +92,5 @@ def circulation_sweep(*, now: Any) -> list[int]:
         ).values_list("pk", flat=True)
     )
     for meeting_id in due:
-        transaction.on_commit(lambda meeting_id=meeting_id: circulate_agenda_task.delay(meeting_id))
+        enqueue_on_commit(circulate_agenda_task, meeting_id)
     return due

@@ -213,12 +213,36 @@ class AuditEventPatient(models.Model):
         return f"event {self.event_id} patient {self.patient_id}"
 
 
+class OutboxTask(models.Model):
+    """A background task asked for by a change (a transactional outbox, pcn.outbox): written in the
+    change's transaction, sent to the broker once it commits, and sent again by a sweep if the broker
+    did not take it, so that saving never depends on the broker being up and nothing asked for is lost."""
+
+    name = models.CharField(max_length=200)  # the task's registered name
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="outbox_unsent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{tuple(self.args)} {'sent' if self.sent_at else 'waiting'}"
+
+
 from pcn.sessions import UserSession  # noqa: E402  (the session model is a pcn model)
 
 __all__ = [
     "AuditEvent",
     "AuditEventPatient",
     "Membership",
+    "OutboxTask",
     "PcnSettings",
     "Practice",
     "Role",

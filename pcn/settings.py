@@ -305,7 +305,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Work is scheduled by storing `due_at` rows and sweeping; no task waits this long (STYLE.md 4).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A broker out of reach is given up on in 2 s (pcn.outbox sends the task later).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 else:
     # A broker that needs no server: messages are files under var/celery, shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
@@ -320,12 +321,16 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
+# Publishing does not retry in the request: a task the broker did not take waits in the outbox.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE["outbox-send-due"] = {"task": "pcn.tasks.outbox_send_due_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["population-import-drop-folder"] = {
     "task": "caseload.tasks.population_import_sweep_task",
     "schedule": timedelta(minutes=5),

@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.db import transaction
 
+from pcn.outbox import enqueue_on_commit
 from recall.models import InvitationBatch
 from recall.services.letters import batch_letters_render
 from recall.services.years import recall_sweep
@@ -29,4 +30,4 @@ def population_imported_receiver(sender: Any, **kwargs: Any) -> None:
 
 
 def batch_letters_enqueue(batch: InvitationBatch) -> None:
-    transaction.on_commit(lambda: batch_letters_task.delay(batch.pk))
+    enqueue_on_commit(batch_letters_task, batch.pk)

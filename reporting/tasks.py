@@ -5,9 +5,9 @@ Each task is one line of work, safe to run twice, enqueued after commit (STYLE.m
 """
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
+from pcn.outbox import enqueue_on_commit
 from reporting.models import ReportExport
 from reporting.services.exports import report_export_render
 from reporting.services.packs import monthly_pack_send
@@ -25,7 +25,7 @@ def monthly_pack_task() -> None:
 
 
 def report_export_enqueue(export: ReportExport) -> None:
-    transaction.on_commit(lambda: report_export_task.delay(export.pk))
+    enqueue_on_commit(report_export_task, export.pk)
 
 
 @shared_task(acks_late=True)

@@ -16,6 +16,7 @@ from caseload.services.uploads import upload_delete, upload_store
 from caseload.tasks import population_import_preview_task, population_import_run_task
 from pcn.audit import audit_by
 from pcn.models import User
+from pcn.outbox import enqueue_on_commit
 
 
 @transaction.atomic
@@ -31,7 +32,7 @@ def population_import_upload(*, profile: ImportProfile, upload: UploadedFile, by
         created_by=by,
         status=ImportBatch.Status.CHECKING,
     )
-    transaction.on_commit(lambda: population_import_preview_task.delay(batch.pk))
+    enqueue_on_commit(population_import_preview_task, batch.pk)
     return batch
 
 
@@ -51,7 +52,7 @@ def population_import_start(*, batch: ImportBatch, skip_invalid: bool, by: User)
     batch.attempts = 0
     batch.rows_done = 0
     batch.save(update_fields=["status", "skip_invalid", "attempts", "rows_done", "updated_at"])
-    transaction.on_commit(lambda: population_import_run_task.delay(batch.pk))
+    enqueue_on_commit(population_import_run_task, batch.pk)
     return batch
 
 

@@ -20,6 +20,7 @@ from caseload.services.coding import coding_entry_record
 from mdt.models import Addendum, AgendaItem, Attendance, Discussion, Meeting, MeetingDocument
 from mdt.tasks import circulate_minutes_task, meeting_document_request
 from pcn.audit import audit_by
+from pcn.outbox import enqueue_on_commit
 
 MDT_CONFERENCE_TERM = "Multidisciplinary care conference"
 
@@ -116,7 +117,7 @@ def _minutes_circulate_on_commit(meeting: Any) -> None:
     """Render the signed-off minutes as PDF and circulate them like the agenda, once this commits
     (each member at most once)."""
     meeting_document_request(meeting=meeting, kind=MeetingDocument.Kind.MINUTES)
-    transaction.on_commit(lambda: circulate_minutes_task.delay(meeting.pk))
+    enqueue_on_commit(circulate_minutes_task, meeting.pk)
 
 
 def addendum_add(*, meeting: Any, text: str, by: Any) -> Any:

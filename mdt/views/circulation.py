@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,6 +21,7 @@ from mdt.services.packs import meeting_document_source_hash, meeting_documents_f
 from mdt.tasks import circulate_agenda_task, meeting_document_request
 from mdt.views.meetings import run_service
 from pcn.audit import audit
+from pcn.outbox import enqueue_on_commit
 from pcn.permissions import Perm, permission_required
 
 
@@ -132,7 +132,7 @@ def circulate_now_view(request: HttpRequest, pk: int) -> HttpResponse:
     if meeting.circulated_at is not None or meeting.status != Meeting.Status.SCHEDULED:
         messages.error(request, "This agenda has been circulated already, or the meeting is not scheduled.")
     else:
-        transaction.on_commit(lambda: circulate_agenda_task.delay(meeting.pk))
+        enqueue_on_commit(circulate_agenda_task, meeting.pk)
         audit(request, "mdt.agenda.circulate_now", meeting.items.values_list("patient_id", flat=True))
         messages.success(request, "The agenda pack is being made and sent to every member.")
     return redirect("mdt:circulation_list", pk=meeting.pk)

@@ -78,14 +78,14 @@ def test_request_marks_rendering_and_enqueues_after_commit(
     meeting, patient, django_capture_on_commit_callbacks
 ):
     add_item(meeting, patient)
-    with mock.patch("mdt.tasks.render_meeting_document_task.delay") as delay:
+    with mock.patch("mdt.tasks.render_meeting_document_task.apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             document = meeting_document_request(meeting=meeting, kind=PACK)
         assert document.state == MeetingDocument.State.RENDERING
         delay.assert_not_called()
         for callback in callbacks:
             callback()
-    delay.assert_called_once_with(meeting.pk, PACK, "")
+    delay.assert_called_once_with(args=[meeting.pk, PACK, ""])  # through the outbox
 
 
 def test_minutes_pdf_has_each_item(meeting, patient):

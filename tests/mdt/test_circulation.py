@@ -173,11 +173,11 @@ def test_sweep_picks_due_scheduled_uncirculated_meetings(
     assert later.circulate_at > now
 
     with (
-        mock.patch("mdt.tasks.circulate_agenda_task.delay") as delay,
+        mock.patch("mdt.tasks.circulate_agenda_task.apply_async") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert circulation_sweep(now=now) == [meeting.pk]
-    delay.assert_called_once_with(meeting.pk)
+    delay.assert_called_once_with(args=[meeting.pk])  # through the outbox
 
 
 @pytest.mark.django_db
@@ -185,7 +185,7 @@ def test_sweep_remakes_an_upcoming_pack_the_agenda_has_outdated(meeting, django_
     now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     Meeting.objects.filter(pk=meeting.pk).update(circulated_at=now)
     meeting_document_render(meeting=meeting, kind=MeetingDocument.Kind.AGENDA_PACK)
-    with mock.patch("mdt.tasks.render_meeting_document_task.delay") as delay:
+    with mock.patch("mdt.tasks.render_meeting_document_task.apply_async") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             circulation_sweep(now=now)
         delay.assert_not_called()  # current: nothing to do
@@ -193,7 +193,7 @@ def test_sweep_remakes_an_upcoming_pack_the_agenda_has_outdated(meeting, django_
         meeting.items.update(reason="Worse since the last meeting")
         with django_capture_on_commit_callbacks(execute=True):
             assert circulation_sweep(now=now) == []
-    delay.assert_called_once_with(meeting.pk, MeetingDocument.Kind.AGENDA_PACK, "")
+    delay.assert_called_once_with(args=[meeting.pk, MeetingDocument.Kind.AGENDA_PACK, ""])
     assert MeetingDocument.objects.get(meeting=meeting).state == MeetingDocument.State.RENDERING
 
 
