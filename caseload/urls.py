@@ -10,6 +10,7 @@ from caseload.views import (
     patients,
     people_around,
     referrals,
+    safeguarding,
     services,
     signposting,
     tasks,
@@ -50,6 +51,16 @@ urlpatterns = [
     path(
         "people-around/<int:pk>/remove/", people_around.person_around_remove_view, name="person_around_remove"
     ),
+    # Safeguarding concerns (Caseload III): raised on a patient, read, acknowledged and closed.
+    path("patients/<int:pk>/safeguarding/", safeguarding.safeguarding_raise_view, name="safeguarding_raise"),
+    path("safeguarding/", safeguarding.safeguarding_list_view, name="safeguarding_list"),
+    path("safeguarding/<int:pk>/", safeguarding.safeguarding_detail_view, name="safeguarding_detail"),
+    path(
+        "safeguarding/<int:pk>/acknowledge/",
+        safeguarding.safeguarding_acknowledge_view,
+        name="safeguarding_acknowledge",
+    ),
+    path("safeguarding/<int:pk>/close/", safeguarding.safeguarding_close_view, name="safeguarding_close"),
     # The services directory, signposting, support given and the coding export.
     path("services/", services.service_list_view, name="service_list"),
     path("services/add/", services.service_add_view, name="service_add"),
