@@ -386,6 +386,7 @@ def demo_pcn_seed(
         caseload = demo_caseload_seed(seed=seed, on=on, people=people)
         plans = demo_care_plans_seed(seed=seed, on=on, people=people)
         mdt = demo_mdt_seed(seed=seed, on=on, people=people)
+        _demo_safeguarding_lead(practices=practice_list, users=users)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -566,6 +567,14 @@ def demo_users_seed(*, practices: Sequence[Practice]) -> list[User]:
         TOTPDevice.objects.update_or_create(user=user, name=DEMO_DEVICE_NAME, defaults={"confirmed": True})
         users.append(user)
     return users
+
+
+def _demo_safeguarding_lead(*, practices: Sequence[Practice], users: Sequence[User]) -> None:
+    """The clinical lead is the first practice's named safeguarding lead; the others name none, so their
+    concerns go to their clinical leads (both ways a concern travels, to try)."""
+    lead = next(user for user, spec in zip(users, DEMO_USERS, strict=True) if spec.role == Role.CLINICAL_LEAD)
+    Practice.objects.filter(pk__in=[p.pk for p in practices]).update(safeguarding_lead=None)
+    Practice.objects.filter(pk=practices[0].pk).update(safeguarding_lead=lead)
 
 
 def demo_totp_token(*, email: str) -> str:
