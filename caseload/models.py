@@ -784,6 +784,7 @@ class Task(models.Model):
         PAM_REMEASURE = "pam_remeasure", "Re-measure activation (PAM)"
         TRIAGE = "triage", "From a transfer of care"
         CARE_PLAN_REVIEW = "care_plan_review", "Review the care plan"
+        SAFEGUARDING = "safeguarding", "Safeguarding concern"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="tasks")
     title = models.CharField(max_length=200)
@@ -793,6 +794,11 @@ class Task(models.Model):
     notes = models.TextField(blank=True)
     care_event = models.ForeignKey(
         CareEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    # A safeguarding lead's task to acknowledge a concern: done when the concern is acknowledged. Its
+    # title and notes say nothing of the concern (tasks show to the whole team).
+    safeguarding_concern = models.ForeignKey(
+        "SafeguardingConcern", null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )
     created_by = models.ForeignKey(
         "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -984,6 +990,124 @@ class PersonAround(models.Model):
         """The relationship with its detail ("Other relative: niece"), or the relationship alone."""
         label = self.get_relationship_display()
         return f"{label}: {self.relationship_detail}" if self.relationship_detail else label
+
+
+# --- Caseload III: safeguarding concerns ------------------------------------------------------------
+
+
+class SafeguardingConcernQuerySet(PracticeScopedQuerySet):
+    """Everyone who sees the patient sees that a concern is open (the patient page's banner); its
+    category and text are for `readable_by` alone."""
+
+    practice_lookup = "patient__practice_id"
+
+    def open(self) -> Self:
+        return self.exclude(state=SafeguardingConcern.State.CLOSED)
+
+    def readable_by(self, user: User | Any) -> Self:
+        """The raiser, the practice's safeguarding lead, and its clinical leads and administrators."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.visible_to(user).filter(
+            models.Q(raised_by=user)
+            | models.Q(patient__practice__safeguarding_lead=user)
+            | models.Q(patient__practice_id__in=user.practices_as(Role.CLINICAL_LEAD, Role.ADMINISTRATOR))
+        )
+
+    def in_state(self, state: str) -> Self:
+        """A list of one state: open ones by immediate risk, then the longest waiting; closed, newest first.
+        Without the words and outcome (a list shows neither)."""
+        rows = self.filter(state=state).select_related("patient__practice", "raised_by")
+        rows = rows.defer("what_happened", "outcome")
+        if state == SafeguardingConcern.State.CLOSED:
+            return rows.order_by("-closed_at", "-id")
+        return rows.order_by("-immediate_risk", "raised_at", "id")
+
+    def actionable_by(self, user: User | Any) -> Self:
+        """Those the user may acknowledge and close: as the practice's safeguarding lead or a clinical lead."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.visible_to(user).filter(
+            models.Q(patient__practice__safeguarding_lead=user)
+            | models.Q(patient__practice_id__in=user.practices_as(Role.CLINICAL_LEAD))
+        )
+
+
+class SafeguardingConcern(models.Model):
+    """A safeguarding concern raised on a patient (issue #11): it goes to the practice's safeguarding
+    lead (or, without one, its clinical leads) by an email holding a link only, and a task. Raised →
+    acknowledged (by the lead or a clinical lead) → closed with an outcome. Its category, text and
+    outcome are read only by `SafeguardingConcernQuerySet.readable_by`, and every read is audited."""
+
+    class Category(models.TextChoices):
+        # The ten types of abuse and neglect of adults in the Care and support statutory guidance
+        # (Care Act 2014, chapter 14), then a child, then anything else.
+        PHYSICAL = "physical", "Physical abuse"
+        DOMESTIC = "domestic", "Domestic abuse"
+        SEXUAL = "sexual", "Sexual abuse"
+        PSYCHOLOGICAL = "psychological", "Psychological or emotional abuse"
+        FINANCIAL = "financial", "Financial or material abuse"
+        MODERN_SLAVERY = "modern_slavery", "Modern slavery"
+        DISCRIMINATORY = "discriminatory", "Discriminatory abuse"
+        ORGANISATIONAL = "organisational", "Organisational abuse"
+        NEGLECT = "neglect", "Neglect and acts of omission"
+        SELF_NEGLECT = "self_neglect", "Self-neglect"
+        CHILD = "child", "Child safeguarding concern"
+        OTHER = "other", "Other"
+
+    class State(models.TextChoices):
+        RAISED = "raised", "Awaiting acknowledgement"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        CLOSED = "closed", "Closed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="safeguarding_concerns")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    what_happened = models.TextField("what was seen or said")
+    immediate_risk = models.BooleanField("someone is at immediate risk")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RAISED)
+    raised_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    # The practice had no safeguarding lead when it was raised: it went to the clinical leads.
+    sent_to_clinical_leads = models.BooleanField(default=False)
+    # When the email went (the task that sends it does nothing a second time).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SafeguardingConcernQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["patient", "state"], name="safeguarding_patient_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state="raised", acknowledged_at__isnull=True, closed_at__isnull=True)
+                | models.Q(state="acknowledged", acknowledged_at__isnull=False, closed_at__isnull=True)
+                | (
+                    models.Q(state="closed", acknowledged_at__isnull=False, closed_at__isnull=False)
+                    & ~models.Q(outcome="")
+                ),
+                name="safeguarding_state_dates",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Safeguarding concern {self.pk} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("caseload:safeguarding_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.CLOSED
 
 
 class CodingEntryQuerySet(PracticeScopedQuerySet):

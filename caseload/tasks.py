@@ -12,6 +12,7 @@ from caseload.services.import_runs import (
     population_import_preview,
     population_import_run,
 )
+from caseload.services.safeguarding_notify import safeguarding_concern_notify
 
 
 @shared_task(acks_late=True)
@@ -27,3 +28,8 @@ def population_import_run_task(batch_id: int) -> None:
 @shared_task(acks_late=True)
 def population_import_sweep_task() -> None:
     population_import_drop_folder_sweep()
+
+
+@shared_task(acks_late=True)
+def safeguarding_concern_notify_task(concern_id: int) -> None:
+    safeguarding_concern_notify(concern_id=concern_id)  # each recipient emailed once (notified_at)

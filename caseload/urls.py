@@ -8,6 +8,7 @@ from caseload.views import (
     patients,
     people_around,
     referrals,
+    safeguarding,
     services,
     signposting,
     tasks,
@@ -45,6 +46,12 @@ urlpatterns = [
     route("patients/<int:pk>/people-around/add/", people_around.person_around_add_view),
     route("people-around/<int:pk>/edit/", people_around.person_around_edit_view),
     route("people-around/<int:pk>/remove/", people_around.person_around_remove_view),
+    # Safeguarding concerns (Caseload III): raised on a patient, read, acknowledged and closed.
+    route("patients/<int:pk>/safeguarding/", safeguarding.safeguarding_raise_view),
+    route("safeguarding/", safeguarding.safeguarding_list_view),
+    route("safeguarding/<int:pk>/", safeguarding.safeguarding_detail_view),
+    route("safeguarding/<int:pk>/acknowledge/", safeguarding.safeguarding_acknowledge_view),
+    route("safeguarding/<int:pk>/close/", safeguarding.safeguarding_close_view),
     # The services directory, signposting, support given and the coding export.
     route("services/", services.service_list_view),
     route("services/add/", services.service_add_view),

@@ -39,6 +39,7 @@ from demo.careplans import demo_care_plans_reset, demo_care_plans_seed
 from demo.caseload import demo_caseload_reset, demo_caseload_seed, demo_people
 from demo.mdt import demo_mdt_reset, demo_mdt_seed
 from demo.recall import demo_recall_reset, demo_recall_seed
+from demo.safeguarding import demo_safeguarding_reset, demo_safeguarding_seed
 from mdt.models import AgendaItem, ExternalMember, Meeting, MeetingSeries
 from mdt.services.schedule import series_keep_current
 from pcn.models import AuditEventPatient, Membership, PcnSettings, Practice, Role, User
@@ -123,6 +124,7 @@ class DemoSeedCounts:
     agenda_items: int = 0
     mdt_actions: int = 0
     gp_reviews_booked: int = 0  # the clinical lead's, after an MDT
+    safeguarding_concerns: int = 0
 
 
 # Practice names and their relative list sizes.
@@ -386,6 +388,8 @@ def demo_pcn_seed(
         caseload = demo_caseload_seed(seed=seed, on=on, people=people)
         plans = demo_care_plans_seed(seed=seed, on=on, people=people)
         mdt = demo_mdt_seed(seed=seed, on=on, people=people)
+        _demo_safeguarding_lead(practices=practice_list, users=users)
+        safeguarding = demo_safeguarding_seed(on=on, people=people)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -419,6 +423,7 @@ def demo_pcn_seed(
         agenda_items=AgendaItem.objects.count(),
         mdt_actions=mdt.actions,
         gp_reviews_booked=mdt.appointments,
+        safeguarding_concerns=safeguarding,
     )
 
 
@@ -525,6 +530,7 @@ def demo_pcn_reset() -> None:
             demo_recall_reset()  # recall records protect the patients they name
             demo_mdt_reset()  # and so do agenda items (and actions their items),
             demo_care_plans_reset()  # care plans,
+            demo_safeguarding_reset()  # safeguarding concerns (and their tasks),
             demo_caseload_reset()  # episodes, referrals, contacts, tasks, PAM, signposting, care events
             ImportBatch.objects.all().delete()  # and their risk snapshots
             Patient.objects.only("pk").delete()  # no signals: the collector needs only ids
@@ -566,6 +572,14 @@ def demo_users_seed(*, practices: Sequence[Practice]) -> list[User]:
         TOTPDevice.objects.update_or_create(user=user, name=DEMO_DEVICE_NAME, defaults={"confirmed": True})
         users.append(user)
     return users
+
+
+def _demo_safeguarding_lead(*, practices: Sequence[Practice], users: Sequence[User]) -> None:
+    """The clinical lead is the first practice's named safeguarding lead; the others name none, so their
+    concerns go to their clinical leads (both ways a concern travels, to try)."""
+    lead = next(user for user, spec in zip(users, DEMO_USERS, strict=True) if spec.role == Role.CLINICAL_LEAD)
+    Practice.objects.filter(pk__in=[p.pk for p in practices]).update(safeguarding_lead=None)
+    Practice.objects.filter(pk=practices[0].pk).update(safeguarding_lead=lead)
 
 
 def demo_totp_token(*, email: str) -> str:

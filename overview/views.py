@@ -4,14 +4,22 @@ and My caseload (with the EHCH badges of care plans)."""
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from careplans.services.ehch import ehch_badge, ehch_badges_for
 from caseload.filters import CaseloadFilter
-from caseload.models import CareEvent, CaseloadEpisode, EfiCategory, Patient, Referral, Task
+from caseload.models import (
+    CareEvent,
+    CaseloadEpisode,
+    EfiCategory,
+    Patient,
+    Referral,
+    SafeguardingConcern,
+    Task,
+)
 from caseload.services.pam import pam_change, pam_chart
 from overview.forms import TimelineForm
 from overview.timeline import patient_timeline
@@ -135,7 +143,21 @@ def patient_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             **_patient_records(request, patient),
             # The EHCH badge: "PCSP due in N working days" / "PCSP overdue" (careplans).
             **ehch_badge(patient=patient),
+            "safeguarding_open": _safeguarding_open(request, patient),
         },
+    )
+
+
+def _safeguarding_open(request: HttpRequest, patient: Patient) -> list[SafeguardingConcern]:
+    """The open safeguarding concerns for the restricted banner, each marked `readable` when the user may
+    open it. One query, which reads no category, words or outcome: the banner shows none of them."""
+    readable = SafeguardingConcern.objects.readable_by(request.user).filter(pk=OuterRef("pk"))
+    return list(
+        SafeguardingConcern.objects.filter(patient=patient)
+        .open()
+        .only("pk", "patient_id", "raised_at", "state")
+        .annotate(readable=Exists(readable))
+        .order_by("raised_at", "id")
     )
 
 

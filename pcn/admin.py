@@ -32,8 +32,21 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
-    list_display = ["name", "ods_code", "is_active"]
+    list_display = ["name", "ods_code", "safeguarding_lead", "is_active"]
+    list_select_related = ["safeguarding_lead"]
     search_fields = ["name", "ods_code"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        """The safeguarding lead is chosen from the active people with a role at the practice (none
+        before the practice is saved and its people are given roles)."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("safeguarding_lead")
+        if field is not None:
+            people = (
+                User.objects.filter(is_active=True, memberships__practice=obj) if obj else User.objects.none()
+            )
+            field.queryset = people.distinct().order_by("full_name")  # type: ignore[attr-defined]
+        return form
 
 
 @admin.register(User)

@@ -20,6 +20,8 @@ NAVIGATION: list[tuple[str, str, Perm | None]] = [
     ("Find patients", "caseload:patient_list", Perm.VIEW_PATIENTS),
     ("Referrals", "caseload:referral_list", Perm.VIEW_PATIENTS),
     ("Transfers of care", "caseload:triage_list", Perm.VIEW_PATIENTS),
+    ("Safeguarding", "caseload:safeguarding_list", Perm.VIEW_PATIENTS),
+    ("Safeguarding", "caseload:safeguarding_list", Perm.ADMINISTER),  # administrators read concerns
     ("Care events feed", "caseload:care_event_import", Perm.IMPORT_POPULATION),
     ("Imports", "caseload:import_batch_list", Perm.IMPORT_POPULATION),
     ("Services directory", "caseload:service_list", Perm.VIEW_PATIENTS),

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Self
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -29,6 +30,17 @@ class Practice(models.Model):
     address = models.CharField(max_length=300, blank=True, help_text="One line per part, as on an envelope.")
     postcode = models.CharField(max_length=10, blank=True)
     phone = models.CharField(max_length=30, blank=True)
+    # The GP (or other clinician) who receives the practice's safeguarding concerns (caseload's
+    # SafeguardingConcern). Without one, a concern still goes to the practice's clinical leads.
+    safeguarding_lead = models.ForeignKey(
+        "pcn.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="safeguarding_lead_for",
+        help_text="Receives the practice's safeguarding concerns (an email with a link, and a task). "
+        "Someone with a role at this practice. Without one, concerns go to the practice's clinical leads.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,6 +54,19 @@ class Practice(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.ods_code = (self.ods_code or "").strip().upper()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        lead = self.safeguarding_lead
+        if lead is None:
+            return
+        if not lead.is_active:
+            raise ValidationError(
+                {"safeguarding_lead": f"{lead} is deactivated: choose someone who signs in."}
+            )
+        if self.pk is None or not lead.memberships.filter(practice_id=self.pk).exists():
+            raise ValidationError(
+                {"safeguarding_lead": f"{lead} has no role at this practice: give them one first (Users)."}
+            )
 
 
 class PcnSettings(models.Model):
@@ -91,6 +116,16 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra)
 
+    def with_role_at(self, practice_ids: Any, *roles: str) -> models.QuerySet[User]:
+        """The active people with one of `roles` at one of the practices, by name."""
+        return (
+            self.filter(
+                is_active=True, memberships__practice_id__in=practice_ids, memberships__role__in=roles
+            )
+            .distinct()
+            .order_by("full_name")
+        )
+
     def get_by_natural_key(self, username: str | None) -> User:
         # Email addresses are stored lower-case; sign-in is case-insensitive.
         return self.get(email__iexact=username or "")
@@ -138,6 +173,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles().intersection(roles))
+
+    def practices_as(self, *roles: str) -> frozenset[int]:
+        """The practices where the user holds one of `roles` (a clinical lead at one practice is not
+        one at the others)."""
+        return frozenset(practice_id for practice_id, role in self._memberships if role in roles)
 
 
 class Membership(models.Model):

@@ -11,13 +11,7 @@ from pcn.models import Role, User
 
 
 def coordinators_for(practice_ids: Any) -> QuerySet[User]:
-    return (
-        User.objects.filter(
-            is_active=True, memberships__practice_id__in=practice_ids, memberships__role=Role.COORDINATOR
-        )
-        .distinct()
-        .order_by("full_name")
-    )
+    return User.objects.with_role_at(practice_ids, Role.COORDINATOR)
 
 
 def coordinator_field(label: str, *, if_blank: str) -> forms.ModelChoiceField:

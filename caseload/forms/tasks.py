@@ -15,13 +15,7 @@ PATIENT_ROLES = (Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER)
 
 def team_for(practice_ids: Any) -> QuerySet[User]:
     """Active users who work with patients at these practices (possible task owners)."""
-    return (
-        User.objects.filter(
-            is_active=True, memberships__practice_id__in=practice_ids, memberships__role__in=PATIENT_ROLES
-        )
-        .distinct()
-        .order_by("full_name")
-    )
+    return User.objects.with_role_at(practice_ids, *PATIENT_ROLES)
 
 
 class TaskForm(forms.Form):

@@ -24,11 +24,12 @@ def task_create(
     kind: str = "general",
     notes: str = "",
     care_event: Any = None,
+    safeguarding_concern: Any = None,
     by: User | None,
 ) -> Any:
     task = Task.objects.create(
         patient=patient, title=title, owner=owner, due_on=due_on, kind=kind, notes=notes,
-        care_event=care_event, created_by=by,
+        care_event=care_event, safeguarding_concern=safeguarding_concern, created_by=by,
     )  # fmt: skip
     audit_by(by, "task.create", [patient], task_id=task.pk, kind=kind, owner_id=owner.pk)
     return task

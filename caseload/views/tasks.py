@@ -61,6 +61,9 @@ def my_tasks_view(request: HttpRequest) -> HttpResponse:
 def task_done_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a task done (safe to repeat). htmx gets the task's row back; a plain form goes back."""
     task = get_object_or_404(Task.objects.visible_to(request.user).select_related("patient"), pk=pk)
+    if task.safeguarding_concern_id is not None and task.done_at is None:
+        messages.info(request, "A safeguarding task is done when its concern is acknowledged.")
+        return redirect(reverse("caseload:my_tasks"))
     task_complete(task=task, by=request.user)  # type: ignore[arg-type]
     if request.htmx:  # type: ignore[attr-defined]
         return render(

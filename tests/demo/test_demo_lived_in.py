@@ -99,6 +99,8 @@ def test_the_lead_finds_every_list_and_the_signed_off_minutes_with_rows(client, 
         if not rows(client.get(reverse(name)), testid)
     }
     assert empty == {}
+    # The Safeguarding list: the two concerns awaiting acknowledgement (one at immediate risk first).
+    assert rows(client.get(reverse("caseload:safeguarding_list")), "concern-row") == 2
     signed_off = Meeting.objects.filter(minutes_signed_off_at__isnull=False).order_by("-starts_at").first()
     assert rows(client.get(reverse("mdt:minutes", args=[signed_off.pk])), "minutes-item") >= 3
     assert rows(client.get(reverse("mdt:minutes", args=[signed_off.pk])), "locked") == 1

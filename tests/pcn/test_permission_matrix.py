@@ -5,7 +5,9 @@ The URL list comes from the resolver, so a view added by any app must be listed 
 - anonymous → redirected to sign-in (unless the page is public);
 - signed in without two-factor → redirected to the two-factor page (unless exempt);
 - a role without the permission → 403;
-- a role with it, but the record at another practice → 404.
+- a role with it, but the record at another practice → 404;
+- a role named in `hidden_from`: it passes the role check, but the record is never theirs to see → 404
+  (a safeguarding concern is for its readers alone; a PCN manager is never one).
 """
 
 import re
@@ -30,6 +32,7 @@ from caseload.models import (
     PersonAround,
     Referral,
     ReferralType,
+    SafeguardingConcern,
     Service,
     Signposting,
     Task,
@@ -45,6 +48,8 @@ ALL_ROLES = frozenset(Role)
 PATIENT_ROLES = frozenset({Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER})
 CASELOAD_ROLES = PATIENT_ROLES
 IMPORT_ROLES = frozenset({Role.MANAGER, Role.ADMINISTRATOR})
+SAFEGUARDING_ACTORS = frozenset({Role.CLINICAL_LEAD})  # and the practice's named lead, whatever their role
+NOT_SAFEGUARDING_READERS = frozenset({Role.MANAGER})
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Spec:
     method: str = "get"
     ok: frozenset[int] = field(default_factory=lambda: frozenset({200}))
     login_url: str = "login"  # where anonymous users are sent
+    hidden_from: frozenset[str] = frozenset()  # roles that get 404: the record is not theirs to see
 
 
 def patient_pk(ctx: Any) -> list[Any]:
@@ -284,6 +290,29 @@ def person_around_pk(ctx: Any) -> list[Any]:
         defaults={"relationship": "carer", "created_by": ctx.episode.coordinator},
     )
     return [person.pk]
+
+
+def safeguarding_concern(ctx: Any) -> SafeguardingConcern:
+    """A concern the context's coordinator raised on the context's patient (practice A has no safeguarding
+    lead: its clinical lead reads it and acts on it; its administrator reads it; its manager does not)."""
+    concern, _ = SafeguardingConcern.objects.get_or_create(
+        patient=ctx.patient, raised_by=ctx.episode.coordinator,
+        defaults={"category": "neglect", "what_happened": "Matrix concern", "immediate_risk": False},
+    )  # fmt: skip
+    return concern
+
+
+def safeguarding_concern_pk(ctx: Any) -> list[Any]:
+    return [safeguarding_concern(ctx).pk]
+
+
+def acknowledged_concern_pk(ctx: Any) -> list[Any]:
+    """The same concern, acknowledged (only an acknowledged concern can be closed)."""
+    concern = safeguarding_concern(ctx)
+    if concern.state == SafeguardingConcern.State.RAISED:
+        concern.state, concern.acknowledged_at = SafeguardingConcern.State.ACKNOWLEDGED, timezone.now()
+        concern.save(update_fields=["state", "acknowledged_at"])
+    return [concern.pk]
 
 
 def decision_aid_offer_pk(ctx: Any) -> list[Any]:
@@ -526,6 +555,29 @@ MATRIX: dict[str, Spec] = {
     "caseload:person_around_remove": Spec(roles=CASELOAD_ROLES, args=person_around_pk, scoped=True),
     "careplans:decision_aid_offer_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
     "careplans:decision_aid_offer_edit": Spec(roles=CASELOAD_ROLES, args=decision_aid_offer_pk, scoped=True),
+    # Safeguarding concerns (caseload.views.safeguarding). Raised by those who manage the caseload; read by
+    # the raiser, the practice's safeguarding lead, its clinical leads and administrators (the manager:
+    # 404); acknowledged and closed by the lead or a clinical lead (a reader who may not act: 403). Every
+    # reader has the list. tests/caseload/test_safeguarding.py has each reader and the lead.
+    "caseload:safeguarding_raise": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:safeguarding_list": Spec(),
+    "caseload:safeguarding_detail": Spec(
+        args=safeguarding_concern_pk, scoped=True, hidden_from=NOT_SAFEGUARDING_READERS
+    ),
+    "caseload:safeguarding_acknowledge": Spec(
+        roles=SAFEGUARDING_ACTORS,
+        args=safeguarding_concern_pk,
+        scoped=True,
+        method="post",
+        ok=frozenset({302}),
+        hidden_from=NOT_SAFEGUARDING_READERS,
+    ),
+    "caseload:safeguarding_close": Spec(
+        roles=SAFEGUARDING_ACTORS,
+        args=acknowledged_concern_pk,
+        scoped=True,
+        hidden_from=NOT_SAFEGUARDING_READERS,
+    ),
 }
 
 
@@ -638,7 +690,9 @@ def test_each_role_gets_what_it_may_and_403_otherwise(client, people, ctx, role,
     sign_in(client, people[role].user)
     ctx.user = people[role].user
     response = request(client, name, ctx)
-    if role in MATRIX[name].roles:
+    if role in MATRIX[name].hidden_from:
+        assert response.status_code == 404
+    elif role in MATRIX[name].roles:
         assert response.status_code in MATRIX[name].ok
     else:
         assert response.status_code == 403

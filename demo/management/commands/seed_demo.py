@@ -78,6 +78,7 @@ class Command(BaseCommand):
             ("MDT meetings held", counts.mdt_meetings_held),
             ("  agenda items", counts.agenda_items),
             ("  actions", counts.mdt_actions),
+            ("Safeguarding concerns", counts.safeguarding_concerns),
             ("  GP reviews booked after", counts.gp_reviews_booked),
             ("Coding export rows", counts.coding_entries),
         ):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pcn", "0003_practice_address"),
+        ("pcn", "0004_practice_safeguarding_lead"),
     ]
 
     operations = [
