@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from pcn.models import AuditEvent, Membership, PcnSettings, Practice, User
+from pcn.models import AuditEvent, Membership, PcnSettings, Practice, TaskAttempt, User
 from pcn.services import user_deactivate
 
 
@@ -98,3 +98,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "action", "ip_address", "path"]
     list_filter = ["action"]
     date_hierarchy = "at"
+
+
+@admin.register(TaskAttempt)
+class TaskAttemptAdmin(ReadOnlyAdmin):
+    """Background tasks that failed, were given up after repeated deliveries, or whose worker died."""
+
+    list_display = ["name", "state", "deliveries", "error", "first_at", "updated_at"]
+    list_filter = ["state", "name"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True  # an administrator clears a row once its cause is dealt with

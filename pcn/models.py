@@ -276,6 +276,33 @@ class OutboxTask(models.Model):
         return f"{self.name}{tuple(self.args)} {'sent' if self.sent_at else 'waiting'}"
 
 
+class TaskAttempt(models.Model):
+    """A background task's deliveries to a worker (pcn.task_guard): counted before it runs, so a task
+    that kills its worker every time (a poison message) is given up after its third delivery instead of
+    being redelivered for ever; a task that raised is kept as failed. Both are listed for administrators
+    in the admin site; a task that finished is forgotten."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running (or its worker died)"
+        FAILED = "failed", "Failed"
+        GIVEN_UP = "given_up", "Given up after repeated deliveries"
+
+    task_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    deliveries = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    error = models.CharField(max_length=300, blank=True)  # the exception's type only (no patient data)
+    first_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.task_id} ({self.get_state_display()})"
+
+
 from pcn.sessions import UserSession  # noqa: E402  (the session model is a pcn model)
 
 __all__ = [
@@ -286,6 +313,7 @@ __all__ = [
     "PcnSettings",
     "Practice",
     "Role",
+    "TaskAttempt",
     "User",
     "UserSession",
 ]
