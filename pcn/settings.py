@@ -298,7 +298,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Work is scheduled by storing `due_at` rows and sweeping; no task waits this long (STYLE.md 4).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # A broker that needs no server: messages are files under var/celery, shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
