@@ -295,10 +295,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PCN Care Coordination
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -----------------------------------------------------------------------------------------
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]  # kombu's options: numbers, folders and flags
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Work is scheduled by storing `due_at` rows and sweeping; no task waits this long (STYLE.md 4).
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     # A broker that needs no server: messages are files under var/celery, shared by web, worker and beat.
     CELERY_BROKER_URL = "filesystem://"
