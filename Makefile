@@ -18,7 +18,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) HTTPS=
 help:
 	@echo "make run    start the demo: web on http://127.0.0.1:$(PORT)/, Celery worker and beat"
 	@echo "make test   lint, migration check and the whole test suite on PostgreSQL and Redis"
-	@echo "make lint   ruff check, format check and the floors contract (lint-imports) only"
+	@echo "make lint   ruff check, format check, the floors contract (lint-imports) and mypy only"
 	@echo "make bench  the benchmarks in bench/ (PostgreSQL)"
 
 $(PY):
@@ -47,11 +47,13 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(TEST_ENV) $(VENV)/bin/mypy
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) -m pytest --create-db
 
 lint: $(VENV)/.dev
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports \
+	  && $(TEST_ENV) $(VENV)/bin/mypy
 
 # Each benchmark prints its figures. They run on a database of their own, made afresh each time
 # (audit rows are append-only, so a used database cannot be reseeded).
@@ -81,4 +83,4 @@ lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --python $(PY) --generate-hashes -o requirements-dev.lock -q
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache

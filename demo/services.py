@@ -883,7 +883,11 @@ def _insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterabl
     """
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+        # `fields` name concrete columns: never a reverse relation, never a column-less field.
+        columns = ", ".join(
+            quote(model._meta.get_field(name).column)  # type: ignore[union-attr, arg-type]
+            for name in fields
+        )
         statement = (
             f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"  # table and column names from _meta
         )

@@ -25,7 +25,10 @@ class PcnAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
-            user.is_active and user.is_staff and user.is_verified() and has_perm(user, Perm.ADMINISTER)
+            user.is_active
+            and user.is_staff
+            and user.is_verified()  # type: ignore[attr-defined]  # django_otp's OTPMiddleware adds it
+            and has_perm(user, Perm.ADMINISTER)
         )
 
     def admin_view(self, view: Any, cacheable: bool = False) -> Any:
@@ -43,4 +46,4 @@ class PcnAdminSite(admin.AdminSite):
         return wrapper
 
     # The admin's login URL (admin:login) is a plain function view, not a method: see login_view.
-    login = staticmethod(login_view)  # type: ignore[assignment]
+    login = staticmethod(login_view)

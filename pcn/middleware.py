@@ -40,7 +40,7 @@ class RequireTwoFactorMiddleware:
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
         user = request.user
-        if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+        if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]  # django_otp's OTPMiddleware adds it
             return None
         if getattr(view_func, "two_factor_exempt", False) or not getattr(view_func, "login_required", True):
             return None

@@ -13,6 +13,7 @@ digits, so a number there whose first six digits are not a real date is not a va
 
 import random
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -52,7 +53,7 @@ def is_impossible_chi_date(digits: str) -> bool:
     return False
 
 
-def normalise(value: str) -> str:
+def normalise(value: str | None) -> str:
     """Strip the spaces and hyphens people type ("999 000 0018", "999-000-0018")."""
     return _SEPARATORS.sub("", value or "")
 
@@ -154,7 +155,7 @@ class NHSNumberField(models.CharField):
         kwargs.setdefault("verbose_name", "NHS number")
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs.pop("max_length", None)
         return name, path, args, kwargs
@@ -167,6 +168,6 @@ class NHSNumberField(models.CharField):
         value = super().get_prep_value(value)
         return normalise(value) if isinstance(value, str) else value
 
-    def formfield(self, **kwargs: Any) -> forms.Field:
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         kwargs.setdefault("form_class", NHSNumberFormField)
         return super().formfield(**kwargs)

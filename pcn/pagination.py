@@ -4,6 +4,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
@@ -15,15 +16,21 @@ class CappedPaginator(Paginator):
     """
 
     cap = 10_000
+    object_list: QuerySet[Any]  # a QuerySet, not any sequence: the count is a capped subquery
 
     def __init__(
-        self, object_list: Any, per_page: int, *args: Any, known_count: int | None = None, **kwargs: Any
+        self,
+        object_list: QuerySet[Any],
+        per_page: int,
+        *args: Any,
+        known_count: int | None = None,
+        **kwargs: Any,
     ):
         super().__init__(object_list, per_page, *args, **kwargs)
         self.known_count = known_count  # a count the page has already made (its figures): no query
 
     @cached_property
-    def count(self) -> int:  # type: ignore[override]
+    def count(self) -> int:
         if self.known_count is not None:
             return min(self.known_count, self.cap + 1)
         # Count ids only: no annotations, no ORDER BY in the capped subquery.

@@ -3,7 +3,7 @@
 Django's documented way to extend the session model (AbstractBaseSession + a SessionStore subclass).
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -30,7 +30,8 @@ class SessionStore(DBStore):
         return UserSession
 
     def create_model_instance(self, data: dict[str, Any]) -> UserSession:
-        obj = super().create_model_instance(data)
+        # Django builds get_model_class()'s model, a UserSession; the stubs say only AbstractBaseSession.
+        obj = cast(UserSession, super().create_model_instance(data))
         user_id = data.get("_auth_user_id")
         obj.user_id = int(user_id) if user_id else None
         return obj

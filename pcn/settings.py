@@ -302,6 +302,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "PCN Care Coordination
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -----------------------------------------------------------------------------------------
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]  # kombu's options: numbers, folders and flags
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Work is scheduled by storing `due_at` rows and sweeping; no task waits this long (STYLE.md 4).

@@ -139,7 +139,7 @@ def event_list_view(request: HttpRequest) -> HttpResponse:
 
 def _attach_patients(events: list[AuditEvent]) -> None:
     """One query for the patients of a whole page of events."""
-    links = AuditEvent.patients.through.objects.filter(event__in=events).select_related("patient")
+    links = AuditEventPatient.objects.filter(event__in=events).select_related("patient")
     by_event: dict[int, list[Any]] = {}  # caseload patients, reached through the link
     for link in links:
         by_event.setdefault(link.event_id, []).append(link.patient)
@@ -167,7 +167,7 @@ def event_export_view(request: HttpRequest) -> HttpResponse:
 
 def _nhs_numbers(events: list[AuditEvent]) -> dict[int, list[str]]:
     """The NHS numbers of each event's patients, by event id: one query."""
-    links = AuditEvent.patients.through.objects.filter(event_id__in=[e.pk for e in events]).values_list(
+    links = AuditEventPatient.objects.filter(event_id__in=[e.pk for e in events]).values_list(
         "event_id", "patient__nhs_number"
     )
     numbers: dict[int, list[str]] = {}

@@ -94,7 +94,7 @@ def _agreed_on(patient_ids: Iterable[int] | QuerySet) -> dict[int, list[date]]:
         .exclude(status=CarePlanVersion.Status.DRAFT)
         .values_list("plan__patient_id", "agreed_on")
     ):
-        agreed.setdefault(patient_id, []).append(agreed_on)
+        agreed.setdefault(patient_id, []).append(agreed_on)  # type: ignore[arg-type]  # agreed_on__isnull=False
     return agreed
 
 
@@ -110,11 +110,16 @@ def ehch_admissions(
             "patient__practice"
         )
     )
-    agreed = _agreed_on({e.patient_id for e in events})
+    # CareEvent.patient is nullable, but these admissions are found by their patient's practice.
+    agreed = _agreed_on({e.patient_id for e in events})  # type: ignore[misc]  # never None, as above
     return [
         EhchAdmission(
             event,
-            _ehch_state(timezone.localdate(event.occurred_at), agreed.get(event.patient_id, []), today),
+            _ehch_state(
+                timezone.localdate(event.occurred_at),
+                agreed.get(event.patient_id, []),  # type: ignore[arg-type]  # never None, as above
+                today,
+            ),
         )
         for event in events
     ]
@@ -195,7 +200,7 @@ def ehch_pcsp_due_for(*, patient_ids: Iterable[int], today: date | None = None) 
         .exclude(status=CarePlanVersion.Status.DRAFT)
         .values_list("plan__patient_id", "agreed_on")
     ):
-        agreed.setdefault(patient_id, []).append(agreed_on)
+        agreed.setdefault(patient_id, []).append(agreed_on)  # type: ignore[arg-type]  # agreed_on__gte: not None
     today = today or timezone.localdate()
     return {
         patient_id: _ehch_state(admitted_on, agreed.get(patient_id, []), today)

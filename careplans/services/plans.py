@@ -169,7 +169,8 @@ def care_plan_compare(*, older: CarePlanVersion, newer: CarePlanVersion) -> list
     for name in PLAN_FIELDS:
         old, new = _shown(older, name), _shown(newer, name)
         if old != new:
-            label = str(CarePlanVersion._meta.get_field(name).verbose_name)
+            field = CarePlanVersion._meta.get_field(name)
+            label = str(field.verbose_name)  # type: ignore[union-attr]  # PLAN_FIELDS are columns, not relations
             changes.append((label[:1].upper() + label[1:], old, new))
     old_goals = [g.goal for g in older.goals.all()]
     new_goals = [g.goal for g in newer.goals.all()]

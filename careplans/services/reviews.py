@@ -103,12 +103,13 @@ def care_plan_reviews_sweep(*, today: date) -> int:
             )
             if version is None:
                 continue
-            owner_id = version.owner_id or version.created_by_id
+            # with_owner() annotates owner_id; the stubs lose annotations made in a QuerySet method.
+            owner_id = version.owner_id or version.created_by_id  # type: ignore[attr-defined]
             task_create(
                 patient=version.plan.patient,
                 title="Review the care plan",
                 owner=User.objects.get(pk=owner_id),
-                due_on=version.review_date,
+                due_on=version.review_date,  # type: ignore[arg-type]  # picked by review_date__lte: not None
                 kind=Task.Kind.CARE_PLAN_REVIEW,
                 notes=f"Care plan version {version.number} is due for review.",
                 by=None,

@@ -138,7 +138,7 @@ def care_event_triage(
     - REFERRED: made by referral_create(care_event=…), whose note names the referral.
     A discharge gets its follow-up task now if the import could not give it an owner."""
     locked = CareEvent.objects.select_for_update(of=("self",)).select_related("patient").get(pk=event.pk)
-    if locked.patient_id is None:
+    if locked.patient is None:  # loaded with the event: no query
         raise ValidationError("Match this event to a patient before triaging it.", code="unmatched")
     if locked.triaged_at is not None:
         raise ValidationError(
@@ -226,7 +226,7 @@ class CareEventFeedProfile:
         "Summary": "summary",
     }
     date_formats = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-    encoding = ImportProfile.Encoding.AUTO  # a feed opened and saved in Excel is Windows-1252
+    encoding: str = ImportProfile.Encoding.AUTO  # a feed opened and saved in Excel is Windows-1252
     delimiter = ","
     fill_down: list[str] = []
     one_row_per_patient = False

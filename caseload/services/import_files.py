@@ -60,7 +60,9 @@ class FieldSpec(NamedTuple):
     help: str
 
 
-LTC_KEYS: dict[str, LongTermCondition] = {flag.name.lower(): flag for flag in LongTermCondition}
+LTC_KEYS: dict[str, LongTermCondition] = {
+    name.lower(): flag for name, flag in LongTermCondition.__members__.items()
+}
 
 FIELDS: dict[str, FieldSpec] = {
     "nhs_number": FieldSpec("NHS number", "10 digits; spaces and hyphens are ignored. Required."),
@@ -410,12 +412,13 @@ def _date_parser(formats: list[str], *, today: date, what: str) -> Callable[[Any
         else:
             if not value:
                 raise _Invalid(f"{what} is missing")
-            parsed = cache.get(value)
-            if parsed is None:
-                parsed = parse_one(value)
-                if parsed is None:
+            cached = cache.get(value)
+            if cached is None:
+                cached = parse_one(value)
+                if cached is None:
                     raise _Invalid(f"{what} is not a date in the form {examples}")
-                cache[value] = parsed
+                cache[value] = cached
+            parsed = cached
         if parsed > today:
             raise _Invalid(f"{what} is in the future")
         if parsed.year < 1900:
@@ -846,7 +849,7 @@ class _Parser:
         self.field_index: dict[str, int] = {}
         self.unmapped: list[str] = []
         seen: dict[str, int] = {}
-        for index, heading in enumerate(headings):
+        for position, heading in enumerate(headings):
             key = heading_key(heading)
             name = column_map.get(key)
             if name is None:
@@ -855,11 +858,11 @@ class _Parser:
                 continue
             if key in seen:
                 raise FileRejected(
-                    f"The column “{heading}” appears twice (columns {seen[key] + 1} and {index + 1}). "
+                    f"The column “{heading}” appears twice (columns {seen[key] + 1} and {position + 1}). "
                     "Remove or rename one of them."
                 )
-            seen[key] = index
-            self.field_index[name] = index
+            seen[key] = position
+            self.field_index[name] = position
         order = {name: position for position, name in enumerate(FIELDS)}
         missing = [
             heading

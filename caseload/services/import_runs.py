@@ -205,8 +205,8 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
     if not root.is_dir():
         return []
     now = time.time() if now is None else now
-    for folder in (DROP_FOLDER_DONE, DROP_FOLDER_FAILED, DROP_FOLDER_PROCESSING):
-        (root / folder).mkdir(exist_ok=True)
+    for name in (DROP_FOLDER_DONE, DROP_FOLDER_FAILED, DROP_FOLDER_PROCESSING):
+        (root / name).mkdir(exist_ok=True)
     waiting: list[tuple[float, Path, str]] = []
     for folder in sorted(root.iterdir()):
         if not folder.is_dir() or folder.name in (
@@ -246,8 +246,8 @@ def population_import_drop_folder_sweep(*, now: float | None = None) -> list[Imp
                 filename=path.name,
                 drop_file=claimed.name,
             )
-            folder = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
-            target = root / folder / claimed.name
+            outcome = DROP_FOLDER_DONE if batch.status == ImportBatch.Status.DONE else DROP_FOLDER_FAILED
+            target = root / outcome / claimed.name
             claimed.rename(target)
             Path(f"{target}.report.csv").write_text(_batch_report_text(batch), encoding="utf-8-sig")
         except Exception as error:  # the file must not sit in processing/, nor stop the other files
@@ -498,9 +498,7 @@ def _pg_write(batch: ImportBatch, parsed: ParsedFile, *, write: bool) -> tuple[i
         cursor.execute(f"CREATE TEMPORARY TABLE {_STAGING_TABLE} ({definitions}) ON COMMIT DROP")
         with (
             connection.connection.cursor() as raw,
-            raw.copy(  # type: ignore[union-attr]
-                f"COPY {_STAGING_TABLE} ({column_list}) FROM STDIN"
-            ) as copy,
+            raw.copy(f"COPY {_STAGING_TABLE} ({column_list}) FROM STDIN") as copy,
         ):
             for record in parsed.records:
                 copy.write_row(record)

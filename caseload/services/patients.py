@@ -26,7 +26,7 @@ def mdt_series_for(*, patient: Patient, user: User) -> "QuerySet[MeetingSeries]"
     reached through the practice's reverse accessor (MeetingSeries.practices), not imported. Only the
     practice's key is needed, so no query loads the practice."""
     practice = Practice(pk=patient.practice_id)
-    return practice.meeting_series.visible_to(user).filter(is_active=True)  # type: ignore[attr-defined]
+    return practice.meeting_series.visible_to(user).filter(is_active=True)
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ def patient_backgrounds(*, patients: list[Any], since: Any) -> dict[int, dict[st
     for event in CareEvent.objects.filter(patient_id__in=ids, occurred_at__gte=since).order_by(
         "-occurred_at", "-id"
     ):
-        events[event.patient_id].append(event)
+        events[event.patient_id].append(event)  # type: ignore[index]  # patient_id__in: not None
     pam: dict[int, Any] = {}
     for measure in ActivationMeasure.objects.filter(patient_id__in=ids).order_by("-measured_on", "-id"):
         pam.setdefault(measure.patient_id, measure)

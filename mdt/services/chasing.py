@@ -39,7 +39,8 @@ def actions_chase(*, today: Any) -> int:
     )
     sent = 0
     for action in due:
-        to_email = action.owner_user.email if action.owner_user else action.owner_external.email
+        # The action_one_owner constraint: an action without a user owner has an external one.
+        to_email = action.owner_user.email if action.owner_user else action.owner_external.email  # type: ignore[union-attr]
         chair = action.item.meeting.series.chair
         escalated = action.chase_count >= escalate_after
         meeting_day = timezone.localdate(action.item.meeting.starts_at)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from pcn.models import Practice, User
 from recall.models import RecallEntry, Register
@@ -152,6 +152,11 @@ REPORT_HEADER = ["Register", "Practice", "ODS code", *(figure.label for figure i
 MONTH_HEADER = ["Due month", *(figure.label for figure in MONTH_FIGURES)]
 
 
+# values(...).annotate(**aggregates): rows of the aggregates' counts too, which the stubs' row type
+# (built from keyword names it can see) leaves out.
+type _CountRows = QuerySet[RecallEntry, dict[str, Any]]
+
+
 def recall_report(
     *, user: User, year: int, today: date, practice: Practice | None = None, register: Register | None = None
 ) -> RecallReport:
@@ -163,10 +168,14 @@ def recall_report(
     entries = RecallEntry.objects.filter(year=year, patient__practice_id__in=[p.pk for p in practices])
     conditions = _conditions(month)
     aggregates = {key: Count("pk", filter=condition) for key, condition in conditions.items()}
-    grouped = entries.values("register_id", "patient__practice_id").annotate(**aggregates).order_by()
+    grouped: _CountRows = (
+        entries.values("register_id", "patient__practice_id")  # type: ignore[assignment]  # see _CountRows
+        .annotate(**aggregates)
+        .order_by()
+    )
     month_entries = entries.filter(register=register) if register is not None else entries
-    months = (
-        month_entries.values("due_month")
+    months: _CountRows = (
+        month_entries.values("due_month")  # type: ignore[assignment]  # see _CountRows
         .annotate(**{key: aggregates[key] for key in conditions if key != "due_so_far"})
         .order_by("due_month")
     )
@@ -192,6 +201,6 @@ def _report_rows(report: RecallReport, grouped: list[dict[str, Any]]) -> None:
         report.rows += rows
         if len(rows) > 1:
             total = rows[0].counts
-            for row in rows[1:]:
-                total = total + row.counts
+            for practice_row in rows[1:]:
+                total = total + practice_row.counts
             report.rows.append(ReportRow(registers[register_id], None, total))

@@ -10,8 +10,10 @@ runs it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
@@ -31,7 +33,11 @@ class SweepResult:
     reopened: int
 
 
-def _due_month_sql(register: Register, year: int) -> tuple[str, list[object]]:
+# What the SQL below passes as parameters (a list of ids for `= ANY(%s)`).
+type SqlParam = int | str | date | list[int]
+
+
+def _due_month_sql(register: Register, year: int) -> tuple[str, list[SqlParam]]:
     """SQL for the first day of the month the review is due in (`p` the patient, `last` the last review)."""
     if register.due_rule == Register.DueRule.AFTER_LAST_REVIEW:
         # The month the interval after the last known review ends, kept inside the year; April if unknown.
@@ -51,11 +57,11 @@ def _due_month_sql(register: Register, year: int) -> tuple[str, list[object]]:
     )
 
 
-def _eligible_sql(register: Register, year: int) -> tuple[str, list[object]]:
+def _eligible_sql(register: Register, year: int) -> tuple[str, list[SqlParam]]:
     """The WHERE clause for patients on `register` in `year` (alive, still registered, by the rules)."""
     year_end = year_bounds(year)[1]
     clauses = ["NOT p.is_deceased", "NOT p.has_left"]
-    params: list[object] = []
+    params: list[SqlParam] = []
     if register.ltc_flag:
         clauses.append("(p.ltc_flags & %s) <> 0")
         params.append(register.ltc_flag)
@@ -91,7 +97,7 @@ def recall_year_build(*, year: int, patient_ids: list[int] | None = None) -> int
         for register in Register.objects.filter(is_active=True):
             due_sql, due_params = _due_month_sql(register, year)
             where_sql, where_params = _eligible_sql(register, year)
-            only: list[object] = []
+            only: list[SqlParam] = []
             if patient_ids is not None:
                 where_sql += " AND p.id = ANY(%s)"
                 only = [list(patient_ids)]
@@ -190,7 +196,7 @@ def _python_due_month(register: Register, born: date, last: date | None, year: i
     return date(year if month >= 4 else year + 1, month, 1)
 
 
-def _python_eligible(register: Register, patient: dict, last: date | None, year: int) -> bool:
+def _python_eligible(register: Register, patient: Mapping[str, Any], last: date | None, year: int) -> bool:
     year_end = year_bounds(year)[1]
     born = patient["date_of_birth"]
     return not (
