@@ -377,7 +377,7 @@ def demo_pcn_seed(
         _insert_rows(Patient, _PatientRow._fields, rows)
         snapshots = _demo_imports(rng, rows=rows, on=on)
         series = _demo_meeting_series(practices=practice_list, care_homes=care_homes)
-        _demo_care_home_moves(rng, on=on)
+        _demo_care_home_moves(rng, on=on, practices=practice_list)
         recall = demo_recall_seed(
             seed=seed, on=on, practices=practice_list, coordinators=_demo_coordinators(practice_list)
         )
@@ -470,12 +470,18 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
     return len(_DEMO_SERIES)
 
 
-def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2) -> int:
+def _demo_care_home_moves(
+    rng: random.Random, *, on: date, practices: Sequence[Practice], per_practice: int = 2
+) -> int:
     """A few residents per practice who moved into their care home in the last two weeks (a move-in
     date and a care home admission), so the demo shows the EHCH "PCSP overdue" and "PCSP due in N
     working days" badges and the care home MDT's suggestions. Returns the number of moves."""
     moves = []
-    for practice_id in Patient.objects.order_by().values_list("practice_id", flat=True).distinct():
+    # Practices in ODS code order: the draws below are made practice by practice, so walking them in
+    # the order the database happens to return (a DISTINCT without ORDER BY, whose order follows the
+    # ids' hashes, so the sequences' values) gave other moves, hence another caseload, on a database
+    # whose sequences earlier tests had advanced.
+    for practice_id in (practice.pk for practice in practices):
         residents = list(
             Patient.objects.filter(practice_id=practice_id, care_home__isnull=False, is_deceased=False)
             .order_by("nhs_number")
