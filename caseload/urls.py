@@ -5,6 +5,7 @@ from caseload.views import (
     coding,
     contacts,
     episodes,
+    feedback,
     imports,
     pam,
     patients,
@@ -50,6 +51,9 @@ urlpatterns = [
     path(
         "people-around/<int:pk>/remove/", people_around.person_around_remove_view, name="person_around_remove"
     ),
+    # Feedback and stories (Caseload III): from the person, the people around them or someone else.
+    path("patients/<int:pk>/feedback/add/", feedback.feedback_add_view, name="feedback_add"),
+    path("feedback/<int:pk>/edit/", feedback.feedback_edit_view, name="feedback_edit"),
     # The services directory, signposting, support given and the coding export.
     path("services/", services.service_list_view, name="service_list"),
     path("services/add/", services.service_add_view, name="service_add"),

@@ -18,6 +18,7 @@ from caseload.models import (
     CaseloadEpisode,
     CodingEntry,
     Contact,
+    Feedback,
     ImportBatch,
     Patient,
     Referral,
@@ -122,6 +123,8 @@ SEED_1_COUNTS = DemoSeedCounts(
     agenda_items=85,
     mdt_actions=71,
     gp_reviews_booked=4,
+    feedback_stories=9,
+    with_ethnicity=260,
 )
 # Who moved into a care home lately (two per practice where two live in one; one practice has one).
 MOVES_FOR_SEED_1 = [
@@ -148,6 +151,8 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
         counts.support_given,
     )
     assert CodingEntry.objects.count() == counts.coding_entries
+    assert Feedback.objects.count() == counts.feedback_stories
+    assert Patient.objects.exclude(ethnicity="").count() == counts.with_ethnicity
     assert (CarePlan.objects.count(), CarePlanVersion.objects.count(), CarePlanReview.objects.count()) == (
         counts.care_plans, counts.care_plan_versions, counts.care_plan_reviews,
     )  # fmt: skip
