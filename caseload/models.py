@@ -1072,6 +1072,11 @@ class Feedback(models.Model):
         return f"Feedback of {self.given_on} from {self.giver}"
 
     @property
+    def from_whom(self) -> str:
+        """As in "from …": "the person", or the giver's name and relationship."""
+        return "the person" if self.given_by == self.GivenBy.PERSON else self.giver
+
+    @property
     def giver(self) -> str:
         """Who gave it: "The person", or their name and relationship."""
         if self.given_by == self.GivenBy.PERSON:

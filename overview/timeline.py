@@ -375,7 +375,7 @@ def _feedback(patient: Patient) -> Iterable[TimelineEntry]:
             when=item.given_on,
             entered_at=item.created_at,
             kind="feedback",
-            title=f"Feedback from {item.giver}",
+            title=f"Feedback from {item.from_whom}",
             detail=item.story,
             url=safe_reverse("caseload:feedback_edit", item.pk),
             who=_name(item.recorded_by),

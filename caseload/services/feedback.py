@@ -21,6 +21,10 @@ FIELDS = (
 def _settled(*, patient: Patient, values: dict[str, Any]) -> dict[str, Any]:
     values = {key: values.get(key) for key in FIELDS}
     values["rating"] = values["rating"] or None
+    values["consent_to_share"], values["is_good_news"] = (
+        bool(values["consent_to_share"]),
+        bool(values["is_good_news"]),
+    )
     given_by = values["given_by"]
     if given_by == Feedback.GivenBy.PERSON:
         values.update(person_around=None, given_by_name="", given_by_relationship="")

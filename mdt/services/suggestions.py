@@ -113,7 +113,7 @@ def _good_news(*, meeting: Meeting, in_scope: Any) -> list[tuple[int, str]]:
     return [
         (
             story.patient_id,
-            f"Good news ({story.given_on:%-d %b %Y}, from {story.giver.lower() if story.given_by == Feedback.GivenBy.PERSON else story.giver}): "
+            f"Good news ({story.given_on:%-d %b %Y}, from {story.from_whom}): "
             + Truncator(" ".join(story.story.split())).chars(GOOD_NEWS_EXCERPT),
         )
         for story in stories
