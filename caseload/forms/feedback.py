@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from caseload.forms.signposting import not_in_future
 from caseload.models import Feedback, Patient
@@ -74,6 +75,8 @@ class FeedbackForm(forms.Form):
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("given_on", timezone.localdate())
         people = patient.people_around.all()
         self.fields["person_around"].queryset = people
         self.fields["person_around"].label_from_instance = lambda p: str(p)

@@ -113,7 +113,7 @@ def _good_news(*, meeting: Meeting, in_scope: Any) -> list[tuple[int, str]]:
     return [
         (
             story.patient_id,
-            f"Good news ({story.given_on:%-d %b %Y}, from {story.from_whom}): "
+            f"Good news from {story.from_whom}, {story.given_on:%-d %b %Y}: "
             + Truncator(" ".join(story.story.split())).chars(GOOD_NEWS_EXCERPT),
         )
         for story in stories

@@ -54,7 +54,7 @@ def test_stories_some_good_news_and_one_on_an_upcoming_agenda(demo):
         (
             "Cancer and palliative care MDT",
             "9996003140",
-            ["Good news (22 Nov 2026, from the person): Walked to the shops on my own for the first time "
+            ["Good news from the person, 22 Nov 2026: Walked to the shops on my own for the first time "
              "since the fall, and back again."],
         )
     ]  # fmt: skip

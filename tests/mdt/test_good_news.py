@@ -66,13 +66,13 @@ def test_good_news_is_a_suggestion_added_only_when_a_coordinator_confirms_it(
 ):
     hopeful = PatientFactory(practice=coordinator.practice, family_name="Hopeful")
     story(hopeful, coordinator.user, series)
-    expected = ["Good news (20 Nov 2026, from the person): Walked to the shops on my own again."]
+    expected = ["Good news from the person, 20 Nov 2026: Walked to the shops on my own again."]
     assert good_news(next_meeting, coordinator.user) == {"Hopeful": expected}
     assert not AgendaItem.objects.exists()  # a suggestion only
 
     client = sign_in_as(coordinator)
     page = client.get(reverse("mdt:meeting_detail", args=[next_meeting.pk])).content.decode()
-    assert "Good news (20 Nov 2026, from the person)" in page
+    assert "Good news from the person, 20 Nov 2026" in page
     assert not AgendaItem.objects.exists()
 
     response = client.post(
@@ -124,7 +124,7 @@ def test_only_good_news_for_this_series_recorded_lately_and_in_the_users_scope(
     reasons = good_news(next_meeting, coordinator.user)
     assert list(reasons) == ["Carer"]
     (reason,) = reasons["Carer"]
-    assert reason.startswith("Good news (21 Nov 2026, from Sarah Carer (Daughter)): Mum is eating again. Mum")
-    assert len(reason) == len("Good news (21 Nov 2026, from Sarah Carer (Daughter)): ") + 200
+    assert reason.startswith("Good news from Sarah Carer (Daughter), 21 Nov 2026: Mum is eating again. Mum")
+    assert len(reason) == len("Good news from Sarah Carer (Daughter), 21 Nov 2026: ") + 200
     assert reason.endswith("…")
     assert good_news(next_meeting, outsider.user) == {}  # not a patient they can see
