@@ -85,6 +85,7 @@ REPORT = Report(
             "Mean rating: how much the support helped (1 to 5)",
             _mean_rating,
             patients_of=_rated_patients,
+            unit=" out of 5",  # a rate, not a count: the BI feed suppresses it on a small base
             help="Of the stories given in the period with an answer; 1 is “Not at all”, 5 “A great deal”.",
         ),
     ),

@@ -14,7 +14,7 @@ from caseload.services.people_around import person_around_add, person_around_rem
 from mdt.models import MeetingSeries
 from overview.timeline import patient_timeline
 from pcn.models import AuditEvent
-from tests.conftest import assert_error_summary, send_form
+from tests.conftest import assert_error_summary, audit_actions, send_form
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,14 +38,6 @@ def form_data(**changes) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def actions(patient) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(patient_links__patient=patient)
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
-
-
 def test_record_from_the_patient_page(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
     assert (
@@ -67,7 +59,7 @@ def test_record_from_the_patient_page(sign_in_as, coordinator, patient):
         None,
         "The person",
     )
-    assert actions(patient)[-2:] == ["feedback.form", "feedback.record"]
+    assert audit_actions(patient)[-2:] == ["feedback.form", "feedback.record"]
     event = AuditEvent.objects.get(action="feedback.record")
     assert event.user == coordinator.user
     assert event.detail == {
@@ -155,7 +147,7 @@ def test_a_date_in_the_future_and_a_blank_story_are_refused(sign_in_as, coordina
     )
     assert_error_summary(client.post(url, form_data(story="")), "Enter the feedback or story")
     assert not Feedback.objects.exists()
-    assert "feedback.record" not in actions(patient)
+    assert "feedback.record" not in audit_actions(patient)
 
 
 def test_good_news_goes_only_to_an_mdt_of_the_persons_practice(
@@ -187,7 +179,7 @@ def test_change_marks_it_good_news(sign_in_as, coordinator, patient, series):
     page = client.get(url)
     assert page.status_code == 200
     assert page.context["form"].initial["story"] == "Better."
-    assert actions(patient)[-1] == "feedback.view"
+    assert audit_actions(patient)[-1] == "feedback.view"
     response = client.post(url, form_data(story="Better.", is_good_news="on", mdt_series=str(series.pk)))
     assert response.status_code == 302
     feedback.refresh_from_db()

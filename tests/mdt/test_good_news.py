@@ -14,6 +14,7 @@ from mdt.models import AgendaItem, Meeting, MeetingSeries
 from mdt.services.suggestions import GOOD_NEWS_OFFER_WEEKS, agenda_suggestions
 from pcn.models import AuditEvent
 from tests.factories import PatientFactory
+from tests.mdt.test_agenda import make_meeting
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,6 @@ def make_series(name, practice, chair) -> MeetingSeries:
     )
     series.practices.add(practice)
     return series
-
-
-def make_meeting(series, starts_at) -> Meeting:
-    return Meeting.objects.create(
-        series=series, starts_at=starts_at, scheduled_for=starts_at, circulate_at=starts_at
-    )
 
 
 @pytest.fixture

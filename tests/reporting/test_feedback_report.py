@@ -8,6 +8,7 @@ import pytest
 from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
+from reporting.services.bi_feed import bi_feed_rows
 from tests.factories import PatientFactory, UserFactory
 from tests.reporting.report_data import feedback
 
@@ -75,3 +76,15 @@ def test_by_who_gave_it_and_rating_and_the_people_behind(stories, practice_a, pr
 def test_the_report_says_the_rating_is_our_own_question():
     assert "not a validated or licensed instrument" in " ".join(REPORT.notes)
     assert REPORT.version == "feedback-1"
+
+
+def test_the_bi_feed_treats_the_mean_as_a_rate(stories, practice_a, practice_b, settings):
+    settings.BI_SUPPRESS_BELOW = 2
+    rows = bi_feed_rows(report=REPORT, period=month(2026, 11), practice_ids=[practice_a.pk, practice_b.pk])
+    means = {row[5]: row[9:] for row in rows if row[7] == "mean_rating"}
+    # Two people rated at A, one at B (suppressed), three in all; October: one, at B.
+    assert means == {
+        practice_a.ods_code: ["out of 5", "3.7", ""],
+        practice_b.ods_code: ["out of 5", "*", "*"],
+        "ALL": ["out of 5", "3.5", "*"],
+    }
