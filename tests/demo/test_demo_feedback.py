@@ -1,5 +1,6 @@
-"""The demo's feedback and stories (some good news, one waiting as a suggestion on its MDT's next
-agenda) and its patients' ethnicity (most recorded, some blank for the data quality report)."""
+"""The demo's outcomes: feedback and stories (some good news, one waiting as a suggestion on its MDT's
+next agenda), care plan goals met, and its patients' ethnicity (most recorded, some blank for the data
+quality report)."""
 
 from datetime import date
 
@@ -7,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from careplans.models import Goal
 from caseload.models import Feedback, Patient
 from demo.services import demo_pcn_seed
 from mdt.models import MeetingSeries
@@ -79,3 +81,16 @@ def test_most_patients_have_an_ethnicity_and_some_none(demo):
     assert Patient.objects.exclude(ethnicity="").count() == demo.with_ethnicity == 400 - blank
     assert 0.8 < demo.with_ethnicity / 400 < 0.95
     assert Patient.objects.filter(ethnicity="White - British").count() > 200
+
+
+def test_achieved_goals_of_agreed_plans_were_met_after_the_plan_was_agreed(demo):
+    met = Goal.objects.filter(met_on__isnull=False).select_related("version")
+    assert met.count() > 0
+    assert (
+        Goal.objects.filter(
+            progress="Achieved", version__agreed_on__isnull=False, met_on__isnull=True
+        ).count()
+        == 0
+    )
+    assert all(goal.version.agreed_on <= goal.met_on < ON for goal in met)
+    assert all(goal.progress == "Achieved" for goal in met)
