@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from caseload.models import CaseloadEpisode, Feedback, LongTermCondition
+from caseload.models import CaseloadEpisode, Feedback, LongTermCondition, Patient
 from demo.caseload import DemoPeople, demo_at
 from demo.rows import rows_update
 from mdt.models import AgendaItem, Meeting, MeetingSeries
@@ -40,8 +40,7 @@ _RELATIVES = (("Sarah", "Daughter"), ("Michael", "Son"), ("Jean", "Wife"), ("Pet
 _RATINGS = (5, 5, 4, 4, 4, 3, 2)
 
 
-def _series_for(episode: CaseloadEpisode, series: dict[str, MeetingSeries]) -> MeetingSeries | None:
-    patient = episode.patient
+def _series_for(patient: Patient, series: dict[str, MeetingSeries]) -> MeetingSeries | None:
     if patient.care_home_id is not None:
         kind = MeetingSeries.Kind.CARE_HOME
     elif patient.ltc_flags & LongTermCondition.CANCER:
@@ -71,7 +70,6 @@ def demo_feedback_seed(*, seed: int, on: date, people: DemoPeople) -> int:
         .order_by("patient__nhs_number")
     )
     stories: list[tuple[Feedback, object]] = []
-    offered_recently = False
     for index, episode in enumerate(episodes):
         if rng.random() > 0.6:
             continue
@@ -89,7 +87,7 @@ def demo_feedback_seed(*, seed: int, on: date, people: DemoPeople) -> int:
         by_relative = rng.random() < 0.3
         name, relationship = rng.choice(_RELATIVES)
         feedback = Feedback(
-            patient_id=episode.patient_id,
+            patient=episode.patient,
             given_on=given_on,
             given_by=Feedback.GivenBy.OTHER if by_relative else Feedback.GivenBy.PERSON,
             given_by_name=f"{name} {episode.patient.family_name}" if by_relative else "",
@@ -98,27 +96,37 @@ def demo_feedback_seed(*, seed: int, on: date, people: DemoPeople) -> int:
             rating=rng.choice(_RATINGS) if rng.random() < 0.8 else None,
             consent_to_share=rng.random() < 0.6,
             is_good_news=good_news,
-            mdt_series=_series_for(episode, series) if good_news else None,
+            mdt_series=_series_for(episode.patient, series) if good_news else None,
             recorded_by=episode.coordinator,
         )
         at = demo_at(min(given_on + timedelta(days=rng.randint(0, 2)), latest), 15, 30)
-        if not offered_recently and not good_news and feedback.rating in (4, 5):
-            # The newest good news, recorded yesterday: offered to its MDT's next agenda, unless the
-            # person is already on one of that MDT's agendas (then the next story is tried).
-            candidate = _series_for(episode, series)
-            feedback.mdt_series = candidate
-            if candidate is not None and not _on_an_agenda_since(feedback, demo_at(latest, 9)):
-                feedback.is_good_news, feedback.given_on, at = True, latest, demo_at(latest, 16)
-                feedback.story = _GOOD_NEWS[index % len(_GOOD_NEWS)]
-                offered_recently = True
-            else:
-                feedback.mdt_series = None
         stories.append((feedback, at))
+    _offer_one_to_an_agenda(stories, series, on=on)
     Feedback.objects.bulk_create([feedback for feedback, _ in stories], batch_size=1000)
     for feedback, at in stories:
         feedback.created_at = at  # auto_now_add stamped them now; the suggestion reads when it was recorded
     rows_update([feedback for feedback, _ in stories], ["created_at"])
     return len(stories)
+
+
+def _offer_one_to_an_agenda(
+    stories: list[tuple[Feedback, object]], series: dict[str, MeetingSeries], *, on: date
+) -> None:
+    """The first story (in NHS number order) of someone not on an agenda of their MDT since yesterday
+    becomes yesterday's good news for it, so that it waits among the suggestions of that MDT's next
+    agenda. No draw: the other stories stay as they are whatever the date."""
+    yesterday = on - timedelta(days=1)
+    for index, (feedback, _) in enumerate(stories):
+        if feedback.is_good_news:
+            continue
+        feedback.mdt_series = _series_for(feedback.patient, series)
+        if feedback.mdt_series is not None and not _on_an_agenda_since(feedback, demo_at(yesterday, 9)):
+            feedback.is_good_news, feedback.given_on = True, yesterday
+            feedback.story = _GOOD_NEWS[index % len(_GOOD_NEWS)]
+            feedback.rating = feedback.rating or 5
+            stories[index] = (feedback, demo_at(yesterday, 16))
+            return
+        feedback.mdt_series = None
 
 
 def demo_feedback_reset() -> None:

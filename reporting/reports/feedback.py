@@ -13,7 +13,7 @@ from caseload.models import Feedback, Patient
 from reporting.periods import Period
 from reporting.reports.base import Breakdown, ComputedMeasure, Measure, Report, Value
 
-GIVEN_BY = Breakdown("given_by", "Given by", "given_by", dict(Feedback.GivenBy.choices))
+GIVEN_BY = Breakdown("given_by", "Who gave it", "given_by", dict(Feedback.GivenBy.choices))
 RATING = Breakdown("rating", "How much the support helped", "rating", dict(Feedback.Rating.choices))
 
 

@@ -2,7 +2,7 @@
 next agenda), care plan goals met, and its patients' ethnicity (most recorded, some blank for the data
 quality report)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -94,3 +94,15 @@ def test_achieved_goals_of_agreed_plans_were_met_after_the_plan_was_agreed(demo)
     )
     assert all(goal.version.agreed_on <= goal.met_on < ON for goal in met)
     assert all(goal.progress == "Achieved" for goal in met)
+
+
+@pytest.mark.parametrize(
+    ("on", "seed"), [(date(2026, 12, 3), 1), (date(2027, 2, 10), 2), (date(2026, 6, 1), 3)]
+)
+def test_one_good_news_suggestion_whatever_the_day_and_seed(settings, on, seed):
+    settings.DEMO_MODE = True
+    with time_machine.travel(on, tick=False):
+        demo_pcn_seed(patients=300, practices=2, seed=seed)
+        suggested = good_news_suggestions()
+    assert len(suggested) == 1
+    assert Feedback.objects.good_news().filter(given_on=on - timedelta(days=1)).count() == 1
