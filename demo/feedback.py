@@ -36,8 +36,31 @@ _GOOD_NEWS = (
     "No A&E visits since the plan was agreed. Knowing who to call at night has stopped the panic.",
     "Went to my granddaughter's wedding, which I never thought I would manage this year.",
 )
+# The same, as a relative tells it (as many of each, so the draws are the same whoever gave it).
+_STORIES_TOLD = (
+    "Having one person to call has made all the difference. Mum knows who to ring when the letters confuse her.",
+    "The lunch club has got Dad out of the house twice a week. He has made a friend there.",
+    "Since the medication review Mum is less dizzy and she has not fallen again.",
+    "We were sent from pillar to post before. Now the appointments are sorted and someone explains them.",
+    "The carer's assessment means I have a break on Thursdays. It has been a lifeline for us both.",
+    "Help with the Attendance Allowance form meant we could pay for a cleaner. Much less stress.",
+    "It is nice that someone checks in on Dad. He feels less alone, and so do I.",
+    "The rails and the perching stool mean Mum can wash herself again without waiting for help.",
+)
+_GOOD_NEWS_TOLD = (
+    "Mum walked to the shops on her own for the first time since the fall, and back again.",
+    "Dad is back at the allotment this week: the pain is managed and he can kneel with the new pad.",
+    "No A&E visits since the plan was agreed. Knowing who to call at night has stopped the panic.",
+    "Mum came to her granddaughter's wedding, which we never thought she would manage this year.",
+)
 _RELATIVES = (("Sarah", "Daughter"), ("Michael", "Son"), ("Jean", "Wife"), ("Peter", "Husband"))
 _RATINGS = (5, 5, 4, 4, 4, 3, 2)
+
+
+def _told(*, good_news: bool, by_relative: bool) -> tuple[str, ...]:
+    if good_news:
+        return _GOOD_NEWS_TOLD if by_relative else _GOOD_NEWS
+    return _STORIES_TOLD if by_relative else _STORIES
 
 
 def _series_for(patient: Patient, series: dict[str, MeetingSeries]) -> MeetingSeries | None:
@@ -92,7 +115,7 @@ def demo_feedback_seed(*, seed: int, on: date, people: DemoPeople) -> int:
             given_by=Feedback.GivenBy.OTHER if by_relative else Feedback.GivenBy.PERSON,
             given_by_name=f"{name} {episode.patient.family_name}" if by_relative else "",
             given_by_relationship=relationship if by_relative else "",
-            story=rng.choice(_GOOD_NEWS if good_news else _STORIES),
+            story=rng.choice(_told(good_news=good_news, by_relative=by_relative)),
             rating=rng.choice(_RATINGS) if rng.random() < 0.8 else None,
             consent_to_share=rng.random() < 0.6,
             is_good_news=good_news,
@@ -122,7 +145,8 @@ def _offer_one_to_an_agenda(
         feedback.mdt_series = _series_for(feedback.patient, series)
         if feedback.mdt_series is not None and not _on_an_agenda_since(feedback, demo_at(yesterday, 9)):
             feedback.is_good_news, feedback.given_on = True, yesterday
-            feedback.story = _GOOD_NEWS[index % len(_GOOD_NEWS)]
+            told = _told(good_news=True, by_relative=feedback.given_by != Feedback.GivenBy.PERSON)
+            feedback.story = told[index % len(told)]
             feedback.rating = feedback.rating or 5
             stories[index] = (feedback, demo_at(yesterday, 16))
             return
