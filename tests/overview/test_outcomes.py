@@ -70,6 +70,7 @@ def test_pam_goals_and_feedback(sign_in_as, coordinator, patient):
     assert "3 recorded, 1 good news." in content
     assert "on average 4.0 out of 5 (2 answers; our own question, not a validated instrument)" in content
     assert content.count('data-testid="feedback-row"') == 3
+    assert content.count(f"Recorded by {by}, ") == 3
     event = AuditEvent.objects.get(action="patient.outcomes.view")
     assert (event.user, list(event.patient_links.values_list("patient", flat=True))) == (by, [patient.pk])
 
