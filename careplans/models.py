@@ -183,6 +183,8 @@ class Goal(models.Model):
     who_helps = models.CharField(max_length=300, blank=True)
     target_date = models.DateField(null=True, blank=True)
     progress = models.TextField(blank=True)
+    # When the person and the coordinator agreed the goal was met (the outcomes page counts them).
+    met_on = models.DateField("date met", null=True, blank=True)
     signposting = models.ForeignKey(
         "caseload.Signposting", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

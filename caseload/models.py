@@ -1110,6 +1110,108 @@ class SafeguardingConcern(models.Model):
         return self.state != self.State.CLOSED
 
 
+class FeedbackQuerySet(PracticeScopedQuerySet):
+    practice_lookup = "patient__practice_id"
+
+    def good_news(self) -> Self:
+        return self.filter(is_good_news=True)
+
+
+class Feedback(models.Model):
+    """Feedback from the person, someone around them or another named person: their story of what the
+    care coordination changed (issue #11, "Outcomes and stories"; seed 002: "encourage people, their
+    families and carers to provide feedback and to share their stories"), with an optional rating on
+    a question of our own (`Rating`), and whether they agree to it being shared anonymised.
+
+    A story marked good news is offered to the next agenda of `mdt_series` (mdt.services.suggestions;
+    seed 000: "keep the MDT … abreast of 'good news' stories") and counted in the feedback report."""
+
+    class GivenBy(models.TextChoices):
+        PERSON = "person", "The person"
+        PERSON_AROUND = "person_around", "Someone around the person"
+        OTHER = "other", "Someone else"
+
+    class Rating(models.IntegerChoices):
+        """ "How much has the support helped you?" — our own five-point question, not a validated or
+        licensed instrument (so it can be asked freely; its figures compare like with like only here)."""
+
+        NOT_AT_ALL = 1, "Not at all"
+        A_LITTLE = 2, "A little"
+        SOMEWHAT = 3, "Somewhat"
+        A_LOT = 4, "A lot"
+        A_GREAT_DEAL = 5, "A great deal"
+
+    RATING_QUESTION = "How much has the support helped you?"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="feedback")
+    given_on = models.DateField("date given")
+    given_by = models.CharField("given by", max_length=20, choices=GivenBy.choices)
+    # Someone around the person: who, while they are on the record (their name is kept below too, so
+    # the story still says who gave it once they are removed).
+    person_around = models.ForeignKey(
+        PersonAround, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    given_by_name = models.CharField("name of who gave it", max_length=200, blank=True)
+    given_by_relationship = models.CharField("their relationship to the person", max_length=200, blank=True)
+    story = models.TextField()
+    rating = models.PositiveSmallIntegerField(
+        "how much the support has helped", choices=Rating.choices, null=True, blank=True
+    )
+    consent_to_share = models.BooleanField("agrees to it being shared anonymised", default=False)
+    is_good_news = models.BooleanField("good news", default=False)
+    mdt_series = models.ForeignKey(
+        "mdt.MeetingSeries", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name="MDT to tell",
+    )  # fmt: skip
+    recorded_by = models.ForeignKey("pcn.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("recorded at", auto_now_add=True)
+    updated_by = models.ForeignKey(
+        "pcn.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FeedbackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            # Only good news is offered to an MDT.
+            models.CheckConstraint(
+                condition=models.Q(is_good_news=True) | models.Q(mdt_series__isnull=True),
+                name="feedback_mdt_only_for_good_news",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="feedback_rating_1_to_5",
+            ),
+            # Someone other than the person is named.
+            models.CheckConstraint(
+                condition=models.Q(given_by="person") | ~models.Q(given_by_name=""),
+                name="feedback_giver_named",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feedback of {self.given_on} from {self.giver}"
+
+    @property
+    def from_whom(self) -> str:
+        """As in "from …": "the person", or the giver's name and relationship."""
+        return "the person" if self.given_by == self.GivenBy.PERSON else self.giver
+
+    @property
+    def giver(self) -> str:
+        """Who gave it: "The person", or their name and relationship."""
+        if self.given_by == self.GivenBy.PERSON:
+            return self.GivenBy.PERSON.label
+        return (
+            f"{self.given_by_name} ({self.given_by_relationship})"
+            if self.given_by_relationship
+            else self.given_by_name
+        )
+
+
 class CodingEntryQuerySet(PracticeScopedQuerySet):
     practice_lookup = "patient__practice_id"
 

@@ -3,6 +3,7 @@ from caseload.views import (
     coding,
     contacts,
     episodes,
+    feedback,
     imports,
     pam,
     patients,
@@ -52,6 +53,9 @@ urlpatterns = [
     route("safeguarding/<int:pk>/", safeguarding.safeguarding_detail_view),
     route("safeguarding/<int:pk>/acknowledge/", safeguarding.safeguarding_acknowledge_view),
     route("safeguarding/<int:pk>/close/", safeguarding.safeguarding_close_view),
+    # Feedback and stories (Caseload III): from the person, the people around them or someone else.
+    route("patients/<int:pk>/feedback/add/", feedback.feedback_add_view),
+    route("feedback/<int:pk>/edit/", feedback.feedback_edit_view),
     # The services directory, signposting, support given and the coding export.
     route("services/", services.service_list_view),
     route("services/add/", services.service_add_view),

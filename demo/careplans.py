@@ -104,6 +104,9 @@ class _Plans:
             )
             for i, (goal, steps, who) in enumerate(rng.sample(_GOALS, rng.randint(1, 3)))
         ]
+        for goal in goals:  # an achieved goal of an agreed plan was met (no draw: the stream stays the same)
+            if goal.progress == "Achieved" and agreed_on is not None:
+                goal.met_on = max(agreed_on, min(goal.target_date, self.on - timedelta(days=1)))
         needs = [
             SupportNeed(domain=domain, need=need, support_agreed=support)
             for domain, need, support in rng.sample(_NEEDS, rng.randint(1, 2))

@@ -306,7 +306,10 @@ def demo_caseload_seed(*, seed: int, on: date, people: DemoPeople) -> DemoCaselo
     for person in patients:
         by_practice.setdefault(person.practice_id, []).append(person)
     services = list(Service.objects.filter(is_active=True).order_by("name", "id"))
-    types = {t.name: t for t in ReferralType.objects.filter(is_active=True).prefetch_related("criteria")}
+    types = {
+        t.name: t
+        for t in ReferralType.objects.filter(is_active=True).order_by("name").prefetch_related("criteria")
+    }
     writer = _Writer(rng, on=on, people=people)
     writer.series = {s.kind: s for s in MeetingSeries.objects.filter(is_active=True).order_by("-name")}
     on_caseload: dict[int, CaseloadEpisode] = {}

@@ -37,8 +37,10 @@ from caseload.models import (
 )
 from demo.careplans import demo_care_plans_reset, demo_care_plans_seed
 from demo.caseload import demo_caseload_reset, demo_caseload_seed, demo_people
+from demo.feedback import demo_feedback_reset, demo_feedback_seed
 from demo.mdt import demo_mdt_reset, demo_mdt_seed
 from demo.recall import demo_recall_reset, demo_recall_seed
+from demo.rows import rows_update
 from demo.safeguarding import demo_safeguarding_reset, demo_safeguarding_seed
 from mdt.models import AgendaItem, ExternalMember, Meeting, MeetingSeries
 from mdt.services.schedule import series_keep_current
@@ -125,6 +127,8 @@ class DemoSeedCounts:
     mdt_actions: int = 0
     gp_reviews_booked: int = 0  # the clinical lead's, after an MDT
     safeguarding_concerns: int = 0
+    feedback_stories: int = 0  # demo.feedback
+    with_ethnicity: int = 0
 
 
 # Practice names and their relative list sizes.
@@ -377,9 +381,10 @@ def demo_pcn_seed(
         users = demo_users_seed(practices=practice_list)
         rows = _demo_patient_rows(rng, count=patients, practices=practice_list, care_homes=care_homes, on=on)
         _insert_rows(Patient, _PatientRow._fields, rows)
+        with_ethnicity = _demo_ethnicities(seed=seed, rows=rows)
         snapshots = _demo_imports(rng, rows=rows, on=on)
         series = _demo_meeting_series(practices=practice_list, care_homes=care_homes)
-        _demo_care_home_moves(rng, on=on)
+        _demo_care_home_moves(rng, on=on, practices=practice_list)
         recall = demo_recall_seed(
             seed=seed, on=on, practices=practice_list, coordinators=_demo_coordinators(practice_list)
         )
@@ -390,6 +395,7 @@ def demo_pcn_seed(
         mdt = demo_mdt_seed(seed=seed, on=on, people=people)
         _demo_safeguarding_lead(practices=practice_list, users=users)
         safeguarding = demo_safeguarding_seed(on=on, people=people)
+        stories = demo_feedback_seed(seed=seed, on=on, people=people)
 
     return DemoSeedCounts(
         practices=len(practice_list),
@@ -424,7 +430,46 @@ def demo_pcn_seed(
         mdt_actions=mdt.actions,
         gp_reviews_booked=mdt.appointments,
         safeguarding_concerns=safeguarding,
+        feedback_stories=stories,
+        with_ethnicity=with_ethnicity,
     )
+
+
+# Ethnic categories as GP records hold them (the NHS Data Dictionary's 2001 census categories), by
+# heritage (the name pools above): (category, weight).
+_ETHNICITIES: tuple[tuple[tuple[str, float], ...], ...] = (
+    (("White - British", 0.92), ("White - Irish", 0.03), ("White - Any other White background", 0.03),
+     ("Mixed - White and Black Caribbean", 0.02)),
+    (("Asian or Asian British - Pakistani", 0.45), ("Asian or Asian British - Indian", 0.35),
+     ("Asian or Asian British - Bangladeshi", 0.15), ("Mixed - White and Asian", 0.05)),
+    (("White - Any other White background", 1.0),),
+    (("White - Any other White background", 1.0),),
+    (("Black or Black British - African", 0.6), ("Black or Black British - Caribbean", 0.35),
+     ("Mixed - White and Black African", 0.05)),
+    (("Other ethnic groups - Any other ethnic group", 1.0),),
+    (("Asian or Asian British - Any other Asian background", 0.2), ("Other ethnic groups - Chinese", 0.8)),
+)  # fmt: skip
+_ETHNICITY_NOT_RECORDED = 0.12  # left blank: the data quality report's "No ethnicity" has rows
+
+
+def _demo_ethnicities(*, seed: int, rows: Sequence[_PatientRow]) -> int:
+    """Patient.ethnicity for most demo patients, from the heritage of their family name (the first pool
+    that holds it), with a stream of its own so that the patients' other values stay the same.
+    Returns how many have one."""
+    rng = random.Random(seed * 7919 + 83)  # noqa: S311 — synthetic data must be reproducible, not secret
+    heritage_of: dict[str, int] = {}
+    for index, heritage in enumerate(_HERITAGES):
+        for name in heritage.family:
+            heritage_of.setdefault(name, index)
+    ids = dict(Patient.objects.values_list("nhs_number", "pk"))
+    patients = []
+    for row in rows:
+        if rng.random() < _ETHNICITY_NOT_RECORDED:
+            continue
+        weighted = _ETHNICITIES[heritage_of.get(row.family_name, 0)]
+        patients.append(Patient(pk=ids[row.nhs_number], ethnicity=_pick(rng, weighted)))
+    rows_update(patients, ["ethnicity"])
+    return len(patients)
 
 
 def _demo_coordinators(practices: Sequence[Practice]) -> dict[int, User]:
@@ -475,12 +520,18 @@ def _demo_meeting_series(*, practices: Sequence[Practice], care_homes: dict[int,
     return len(_DEMO_SERIES)
 
 
-def _demo_care_home_moves(rng: random.Random, *, on: date, per_practice: int = 2) -> int:
+def _demo_care_home_moves(
+    rng: random.Random, *, on: date, practices: Sequence[Practice], per_practice: int = 2
+) -> int:
     """A few residents per practice who moved into their care home in the last two weeks (a move-in
     date and a care home admission), so the demo shows the EHCH "PCSP overdue" and "PCSP due in N
     working days" badges and the care home MDT's suggestions. Returns the number of moves."""
     moves = []
-    for practice_id in Patient.objects.order_by().values_list("practice_id", flat=True).distinct():
+    # Practices in ODS code order: the draws below are made practice by practice, so walking them in
+    # the order the database happens to return (a DISTINCT without ORDER BY, whose order follows the
+    # ids' hashes, so the sequences' values) gave other moves, hence another caseload, on a database
+    # whose sequences earlier tests had advanced.
+    for practice_id in (practice.pk for practice in practices):
         residents = list(
             Patient.objects.filter(practice_id=practice_id, care_home__isnull=False, is_deceased=False)
             .order_by("nhs_number")
@@ -528,6 +579,7 @@ def demo_pcn_reset() -> None:
     try:
         with transaction.atomic():
             demo_recall_reset()  # recall records protect the patients they name
+            demo_feedback_reset()  # feedback protects them (and the MDT series it was offered to)
             demo_mdt_reset()  # and so do agenda items (and actions their items),
             demo_care_plans_reset()  # care plans,
             demo_safeguarding_reset()  # safeguarding concerns (and their tasks),

@@ -26,6 +26,7 @@ from caseload.models import (
     ActivationMeasure,
     CareEvent,
     Contact,
+    Feedback,
     Patient,
     Referral,
     Signposting,
@@ -356,6 +357,29 @@ def _decision_aids(patient: Patient) -> Iterable[TimelineEntry]:
             url=safe_reverse("careplans:decision_aid_offer_edit", offer.pk),
             who=_name(offer.offered_by),
             tags=("Outcome recorded",) if offer.outcome else ("Awaiting the conversation",),
+        )
+
+
+@timeline_source("feedback", "Feedback and stories")
+def _feedback(patient: Patient) -> Iterable[TimelineEntry]:
+    """Each piece of feedback or story, on the day it was given; good news says so."""
+    for item in (
+        Feedback.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .order_by("-given_on", "-id")[:PER_KIND_LIMIT]
+    ):
+        tags = ("Good news",) if item.is_good_news else ()
+        if item.consent_to_share:
+            tags += ("May be shared anonymised",)
+        yield TimelineEntry(
+            when=item.given_on,
+            entered_at=item.created_at,
+            kind="feedback",
+            title=f"Feedback from {item.from_whom}",
+            detail=item.story,
+            url=safe_reverse("caseload:feedback_edit", item.pk),
+            who=_name(item.recorded_by),
+            tags=tags,
         )
 
 

@@ -8,6 +8,7 @@ app_name = "overview"
 
 urlpatterns = [
     route("patients/<int:pk>/", views.patient_detail_view),
+    route("patients/<int:pk>/outcomes/", views.patient_outcomes_view),
     route("caseload/", views.my_caseload_view),
     route("caseload/export.csv", views.my_caseload_export_view),
 ]

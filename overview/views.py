@@ -9,12 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from careplans.models import CarePlanVersion, Goal
 from careplans.services.ehch import ehch_badge, ehch_badges_for
 from caseload.filters import CaseloadFilter
 from caseload.models import (
     CareEvent,
     CaseloadEpisode,
     EfiCategory,
+    Feedback,
     Patient,
     Referral,
     SafeguardingConcern,
@@ -214,6 +216,70 @@ def _patient_recall(patient: Patient, today: Any) -> dict[str, Any]:
         "recall_invitations": invitations,
         "recall_appointments": appointments,
         "now": timezone.now(),
+    }
+
+
+# --- The patient's outcomes -------------------------------------------------------------------------
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def patient_outcomes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """What has changed for the person: activation (first PAM to latest), the goals of their care plan
+    met, and the feedback and stories they and the people around them gave, over time. Five queries
+    after the patient's, whatever the rows."""
+    patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
+    measures = list(patient.activation_measures.select_related("measured_by").order_by("measured_on", "id"))
+    feedback = list(patient.feedback.select_related("recorded_by", "mdt_series").order_by("-given_on", "-id"))
+    audit(request, "patient.outcomes.view", [patient])
+    return render(
+        request,
+        "overview/patient_outcomes.html",
+        {
+            "patient": patient,
+            "perms_manage_caseload": has_perm(request.user, Perm.MANAGE_CASELOAD),
+            "pam": _pam_first_to_latest(measures),
+            "pam_measures": measures,
+            "pam_chart": pam_chart(measures),
+            **_goals(patient),
+            "feedback": feedback,
+            **_feedback_figures(feedback),
+            "rating_question": Feedback.RATING_QUESTION,
+        },
+    )
+
+
+def _pam_first_to_latest(measures: list[Any]) -> dict[str, Any] | None:
+    """The first and latest PAM and the change between them (None before a second measure)."""
+    if len(measures) < 2:
+        return None
+    first, latest = measures[0], measures[-1]
+    points = latest.score - first.score
+    return {"first": first, "latest": latest, "points": points, "size": abs(points),
+            "levels": latest.level - first.level}  # fmt: skip
+
+
+def _goals(patient: Patient) -> dict[str, Any]:
+    """The goals of the plan in force (else the draft): met, and still being worked towards."""
+    version = (
+        CarePlanVersion.objects.filter(plan__patient=patient)
+        .exclude(status=CarePlanVersion.Status.SUPERSEDED)
+        .order_by("status", "-number")  # "agreed" before "draft"
+        .first()
+    )
+    goals: list[Goal] = list(version.goals.all()) if version is not None else []
+    return {
+        "plan_version": version,
+        "goals": goals,
+        "goals_met": sum(goal.met_on is not None for goal in goals),
+    }
+
+
+def _feedback_figures(feedback: list[Feedback]) -> dict[str, Any]:
+    ratings = [item.rating for item in feedback if item.rating is not None]
+    return {
+        "feedback_good_news": sum(item.is_good_news for item in feedback),
+        "feedback_rated": len(ratings),
+        "feedback_mean_rating": round(sum(ratings) / len(ratings), 1) if ratings else None,
     }
 
 

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from pypdf import PdfReader
 
-from pcn.models import Practice, Role, User
+from pcn.models import AuditEvent, Practice, Role, User
 from tests.factories import MembershipFactory, PatientFactory, PracticeFactory, TOTPDeviceFactory, UserFactory
 
 
@@ -56,6 +56,15 @@ def assert_error_summary(response, *messages: str) -> None:
     assert "nhsuk-error-summary" in response.text
     for message in messages:
         assert message in response.text
+
+
+def audit_actions(patient) -> list[str]:
+    """The actions of the audit events naming `patient`, oldest first."""
+    return list(
+        AuditEvent.objects.filter(patient_links__patient=patient)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
 
 
 def page_queries(client: Client, url: str) -> int:

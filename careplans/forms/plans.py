@@ -144,18 +144,21 @@ class SignpostingLinkForm(forms.ModelForm):
 class GoalForm(SignpostingLinkForm):
     class Meta:
         model = Goal
-        fields = ("goal", "steps", "who_helps", "target_date", "progress")
+        fields = ("goal", "steps", "who_helps", "target_date", "progress", "met_on")
         labels = {
             "goal": "Goal, in the person's words",
             "steps": "Steps (what, by when)",
             "who_helps": "Who helps",
             "target_date": "Target date",
+            "met_on": "Date met",
         }
+        help_texts = {"met_on": "Leave blank while the person is still working towards it."}
         widgets = {
             "goal": forms.Textarea(attrs={"rows": 2}),
             "steps": forms.Textarea(attrs={"rows": 2}),
             "progress": forms.Textarea(attrs={"rows": 2}),
             "target_date": DateInput,
+            "met_on": DateInput,
         }
 
 

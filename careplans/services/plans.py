@@ -30,7 +30,7 @@ PLAN_FIELDS = (
     "review_date",
 )  # fmt: skip
 STALE_MESSAGE = "Someone else saved this plan since you opened it: your changes are below, not saved"
-GOAL_FIELDS = ("goal", "steps", "who_helps", "target_date", "progress", "signposting")
+GOAL_FIELDS = ("goal", "steps", "who_helps", "target_date", "progress", "met_on", "signposting")
 NEED_FIELDS = ("domain", "need", "support_agreed", "signposting")
 
 

@@ -4,6 +4,7 @@ from reporting.reports import (
     care_plans,
     caseload,
     contacts,
+    feedback,
     mdt,
     pam,
     recall,
@@ -15,5 +16,16 @@ from reporting.reports.base import Report
 
 REPORTS: dict[str, Report] = {
     module.REPORT.key: module.REPORT
-    for module in (caseload, contacts, care_plans, pam, mdt, referrals, transfers, recall, signposting)
+    for module in (
+        caseload,
+        contacts,
+        care_plans,
+        pam,
+        mdt,
+        referrals,
+        transfers,
+        recall,
+        signposting,
+        feedback,
+    )
 }

@@ -211,7 +211,7 @@ def test_suggestions_carry_the_pcsp_state(meeting, mix, coordinator, django_asse
     discharge(mix["Noel"], date(2026, 12, 21))
     coordinator.user.practice_ids()  # read once per request, before any view gets this far
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # six, and one for good news (tests/mdt/test_good_news.py)
         suggestions = agenda_suggestions(meeting=meeting, user=coordinator.user)
 
     states = {s["patient"].family_name: s["ehch"] and s["ehch"].state for s in suggestions}
@@ -236,11 +236,11 @@ def test_suggestions_query_count_does_not_grow(meeting, practice_a, coordinator,
 
     admit(PatientFactory(practice=practice_a), date(2026, 12, 18))
     coordinator.user.practice_ids()  # read once per request, before any view gets this far
-    assert count() == 6
+    assert count() == 7
     for _ in range(9):
         admit(PatientFactory(practice=practice_a), date(2026, 12, 18))
     coordinator.user.practice_ids()  # read once per request, before any view gets this far
-    assert count() == 6
+    assert count() == 7
     assert len(agenda_suggestions(meeting=meeting, user=coordinator.user)) == 10
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from caseload.models import PersonAround
 from caseload.services.people_around import person_around_add, person_around_update
 from pcn.models import AuditEvent
-from tests.conftest import assert_error_summary, page_queries, send_form
+from tests.conftest import assert_error_summary, audit_actions, page_queries, send_form
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +41,6 @@ def form_data(**changes) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def actions(patient) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(patient_links__patient=patient)
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
-
-
 def test_add_from_the_patient_page(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
     url = reverse("caseload:person_around_add", args=[patient.pk])
@@ -68,7 +60,7 @@ def test_add_from_the_patient_page(sign_in_as, coordinator, patient):
         True, True, CONSENT_ON,
     )  # fmt: skip
     assert person.created_by == coordinator.user
-    assert actions(patient) == ["person_around.form", "person_around.add"]
+    assert audit_actions(patient) == ["person_around.form", "person_around.add"]
     event = AuditEvent.objects.get(action="person_around.add")
     assert event.user == coordinator.user
     assert event.detail == {
@@ -103,7 +95,7 @@ def test_consent_needs_the_date_it_was_given(sign_in_as, coordinator, patient):
     response = client.post(url, form_data(consent_recorded_on=""))
     assert_error_summary(response, "Enter the date the person agreed they may receive information")
     assert not PersonAround.objects.exists()
-    assert "person_around.add" not in actions(patient)
+    assert "person_around.add" not in audit_actions(patient)
     future = (timezone.localdate() + timedelta(days=1)).isoformat()
     assert_error_summary(
         client.post(url, form_data(consent_recorded_on=future)), "must be today or in the past"
@@ -198,7 +190,7 @@ def test_change_their_details(sign_in_as, coordinator, patient, mary):
         "notes",
         "phone",
     ]
-    assert actions(patient) == ["person_around.add", "person_around.view", "person_around.update"]
+    assert audit_actions(patient) == ["person_around.add", "person_around.view", "person_around.update"]
 
 
 def test_remove_asks_first(sign_in_as, coordinator, patient, mary):
@@ -213,7 +205,11 @@ def test_remove_asks_first(sign_in_as, coordinator, patient, mary):
     assert not PersonAround.objects.exists()
     event = AuditEvent.objects.get(action="person_around.remove")
     assert event.detail == {"person_id": mary.pk, "name": "Mary Hopper", "relationship": "child"}
-    assert actions(patient) == ["person_around.add", "person_around.remove_form", "person_around.remove"]
+    assert audit_actions(patient) == [
+        "person_around.add",
+        "person_around.remove_form",
+        "person_around.remove",
+    ]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

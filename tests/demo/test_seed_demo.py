@@ -18,6 +18,7 @@ from caseload.models import (
     CaseloadEpisode,
     CodingEntry,
     Contact,
+    Feedback,
     ImportBatch,
     Patient,
     Referral,
@@ -32,7 +33,7 @@ from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
 from pcn.audit import audit
 from pcn.models import Membership, PcnSettings, Practice, User
 from pcn.nhs_number import is_valid
-from tests.factories import UserFactory
+from tests.factories import PatientFactory, PracticeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,43 +92,56 @@ def test_another_seed_gives_other_people_with_the_same_nhs_numbers(demo_mode):
     assert [row[1:4] for row in second] != [row[1:4] for row in first]
 
 
+# Seed 1, 300 patients, 2 practices, on 23 November 2026.
+SEED_1_COUNTS = DemoSeedCounts(
+    practices=2,
+    care_homes=4,
+    patients=300,
+    care_home_residents=3,
+    with_efi=61,
+    frequent_attenders=1,
+    import_batches=2,
+    risk_snapshots=600,
+    users=5,
+    meeting_series=3,
+    recall_entries=345,
+    recall_invitations=181,
+    appointments=35,
+    caseload_episodes=22,
+    referrals=23,
+    care_events=16,
+    contacts=62,
+    tasks=38,  # 4 of them the safeguarding lead's
+    activation_measures=12,
+    signpostings=8,
+    support_given=2,
+    coding_entries=123,
+    care_plans=16,
+    care_plan_versions=17,
+    care_plan_reviews=2,
+    mdt_meetings_held=19,
+    agenda_items=85,
+    mdt_actions=71,
+    gp_reviews_booked=4,
+    safeguarding_concerns=4,
+    feedback_stories=9,
+    with_ethnicity=260,
+)
+# Who moved into a care home lately (two per practice where two live in one; one practice has one).
+MOVES_FOR_SEED_1 = [
+    ("9996001008", date(2026, 11, 9)),
+    ("9996001024", date(2026, 11, 11)),
+    ("9996003256", date(2026, 11, 18)),
+]
+
+
 @time_machine.travel(date(2026, 11, 23), tick=False)
 def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
-    # A change to the generator changes these figures: check the new ones are still plausible.
+    # A change to the generator changes these figures: check the new ones are still plausible. They
+    # hold whatever ran before (test_the_counts_do_not_depend_on_the_ids_the_database_hands_out).
     counts = demo_pcn_seed(patients=300, practices=2, seed=1)
 
-    assert counts == DemoSeedCounts(
-        practices=2,
-        care_homes=4,
-        patients=300,
-        care_home_residents=3,
-        with_efi=61,
-        frequent_attenders=1,
-        import_batches=2,
-        risk_snapshots=600,
-        users=5,
-        meeting_series=3,
-        recall_entries=345,
-        recall_invitations=181,
-        appointments=35,
-        caseload_episodes=22,
-        referrals=21,
-        care_events=16,
-        contacts=64,
-        tasks=39,  # 4 of them the safeguarding lead's
-        activation_measures=13,
-        signpostings=9,
-        support_given=1,
-        coding_entries=115,
-        care_plans=16,
-        care_plan_versions=17,
-        care_plan_reviews=2,
-        mdt_meetings_held=19,
-        agenda_items=85,
-        mdt_actions=71,
-        gp_reviews_booked=4,
-        safeguarding_concerns=4,
-    )
+    assert counts == SEED_1_COUNTS
     assert CaseloadEpisode.objects.count() == counts.caseload_episodes
     assert Referral.objects.count() == counts.referrals
     assert CareEvent.objects.exclude(kind=CareEvent.Kind.CARE_HOME_ADMISSION).count() == counts.care_events
@@ -138,6 +152,8 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
         counts.support_given,
     )
     assert CodingEntry.objects.count() == counts.coding_entries
+    assert Feedback.objects.count() == counts.feedback_stories
+    assert Patient.objects.exclude(ethnicity="").count() == counts.with_ethnicity
     assert (CarePlan.objects.count(), CarePlanVersion.objects.count(), CarePlanReview.objects.count()) == (
         counts.care_plans, counts.care_plan_versions, counts.care_plan_reviews,
     )  # fmt: skip
@@ -162,6 +178,21 @@ def test_counts_for_seed_1_are_exact_and_match_the_database(demo_mode):
     assert [m.organisation for m in series["cancer_palliative"].external_members.all()] == [
         "St Anne's Hospice"
     ]
+
+
+@pytest.mark.parametrize("ids_used", [1, 2, 5, 40])
+@time_machine.travel(date(2026, 11, 23), tick=False)
+def test_the_counts_do_not_depend_on_the_ids_the_database_hands_out(demo_mode, ids_used):
+    # Earlier tests leave the sequences advanced (a rolled-back row keeps its id used); the demo walked
+    # its practices in the order a DISTINCT without ORDER BY returned them, which follows the ids.
+    for _ in range(ids_used):
+        PracticeFactory().delete()
+        PatientFactory().delete()
+    Practice.objects.all().delete()
+
+    assert demo_pcn_seed(patients=300, practices=2, seed=1) == SEED_1_COUNTS
+    moved = Patient.objects.filter(care_home_since__isnull=False).order_by("nhs_number")
+    assert list(moved.values_list("nhs_number", "care_home_since")) == MOVES_FOR_SEED_1
 
 
 def test_the_pcn_and_its_practices(demo_mode):

@@ -306,10 +306,10 @@ def test_meeting_page_query_count_does_not_grow(
 ):
     fill(meeting, coordinator, count)
     client = sign_in_as(coordinator)
-    # 21: the meeting's scope is Meeting.objects.visible_to alone (no second read of the series'
+    # 22: the meeting's scope is Meeting.objects.visible_to alone (no second read of the series'
     # practices), and the items' scope is a filter on the one items query; the backgrounds' people
-    # around the person are one query for every item.
-    with django_assert_num_queries(21):
+    # around the person are one query for every item; the good-news suggestions one.
+    with django_assert_num_queries(22):
         response = client.get(reverse("mdt:meeting_detail", args=[meeting.pk]))
     assert response.status_code == 200
     assert len(response.context["items"]) == count

@@ -11,10 +11,10 @@ from tests.factories import CaseloadEpisodeFactory
 
 # The session, user, device and roles (4); the patient, its risk snapshots and episodes (3); the audit
 # event and its patient (2); PAM and open tasks (2); one query per timeline kind and one more for care
-# plan reviews (13); the people around the person (1); the recall section (3); the EHCH badge (1); the
+# plan reviews (14); the people around the person (1); the recall section (3); the EHCH badge (1); the
 # open safeguarding concerns for the banner (1); the header's memberships (1); the session saved (3, with
 # its savepoint).
-PATIENT_PAGE_QUERIES = 34
+PATIENT_PAGE_QUERIES = 35
 
 
 def test_patient_page_shows_the_open_episode(sign_in_as, coordinator, patient):

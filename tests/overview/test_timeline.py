@@ -85,9 +85,9 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
         patient_timeline(patient=patient, kinds=["contact", "task"])
     # MDT discussions: tests/mdt/test_minutes.py; care plans: tests/careplans/test_review_recording.py;
     # appointments and invitations: tests/overview/test_patient_recall.py; decision aids:
-    # tests/careplans/test_decision_aids.py
+    # tests/careplans/test_decision_aids.py; feedback: tests/caseload/test_feedback.py
     assert sorted(SOURCES) == sorted(
-        [*KINDS, "mdt", "care_plan", "appointment", "invitation", "decision_aid"]
+        [*KINDS, "mdt", "care_plan", "appointment", "invitation", "decision_aid", "feedback"]
     )
 
 

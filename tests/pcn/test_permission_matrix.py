@@ -27,6 +27,7 @@ from caseload.models import (
     CARE_EVENT_FEED_SOURCE,
     CareEvent,
     Contact,
+    Feedback,
     ImportBatch,
     ImportProfile,
     PersonAround,
@@ -326,6 +327,14 @@ def decision_aid_offer_pk(ctx: Any) -> list[Any]:
     return [offer.pk]
 
 
+def feedback_pk(ctx: Any) -> list[Any]:
+    feedback, _ = Feedback.objects.get_or_create(
+        patient=ctx.patient, story="Matrix story",
+        defaults={"given_on": "2025-01-06", "given_by": "person", "recorded_by": ctx.episode.coordinator},
+    )  # fmt: skip
+    return [feedback.pk]
+
+
 MATRIX: dict[str, Spec] = {
     "home": Spec(),
     "login": Spec(public=True, two_factor_exempt=True, ok=frozenset({200, 302})),
@@ -342,6 +351,7 @@ MATRIX: dict[str, Spec] = {
     "audit:event_export": Spec(roles=frozenset({Role.ADMINISTRATOR})),
     "caseload:patient_list": Spec(roles=PATIENT_ROLES),
     "overview:patient_detail": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
+    "overview:patient_outcomes": Spec(roles=PATIENT_ROLES, args=patient_pk, scoped=True),
     "caseload:patient_export": Spec(roles=PATIENT_ROLES),
     "overview:my_caseload": Spec(roles=PATIENT_ROLES),
     "overview:my_caseload_export": Spec(roles=PATIENT_ROLES),
@@ -554,6 +564,9 @@ MATRIX: dict[str, Spec] = {
     "caseload:person_around_edit": Spec(roles=CASELOAD_ROLES, args=person_around_pk, scoped=True),
     "caseload:person_around_remove": Spec(roles=CASELOAD_ROLES, args=person_around_pk, scoped=True),
     "careplans:decision_aid_offer_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    # Feedback and stories (caseload.views.feedback); the outcomes page lists them (overview).
+    "caseload:feedback_add": Spec(roles=CASELOAD_ROLES, args=patient_pk, scoped=True),
+    "caseload:feedback_edit": Spec(roles=CASELOAD_ROLES, args=feedback_pk, scoped=True),
     "careplans:decision_aid_offer_edit": Spec(roles=CASELOAD_ROLES, args=decision_aid_offer_pk, scoped=True),
     # Safeguarding concerns (caseload.views.safeguarding). Raised by those who manage the caseload; read by
     # the raiser, the practice's safeguarding lead, its clinical leads and administrators (the manager:

@@ -9,6 +9,7 @@ from caseload.models import (
     ActivationMeasure,
     CareEvent,
     Contact,
+    Feedback,
     Referral,
     ReferralType,
     Service,
@@ -150,3 +151,11 @@ def signpost(patient, by, to: Service, on: date, outcome: str = "pending", outco
 
 def support(patient, by, kind: str, on: date) -> SupportGiven:
     return SupportGiven.objects.create(patient=patient, kind=kind, given_on=on, given_by=by)
+
+
+def feedback(patient, by, on: date, rating: int | None = None, *, good_news: bool = False,
+             shareable: bool = False, given_by: str = "person") -> Feedback:  # fmt: skip
+    return Feedback.objects.create(
+        patient=patient, recorded_by=by, given_on=on, given_by=given_by, story="A story.", rating=rating,
+        is_good_news=good_news, consent_to_share=shareable, given_by_name="" if given_by == "person" else "Jo",
+    )  # fmt: skip

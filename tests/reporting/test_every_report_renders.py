@@ -13,6 +13,7 @@ from tests.reporting.report_data import contact
 from tests.reporting.test_care_plans_report import plans  # noqa: F401 — the reports' data sets
 from tests.reporting.test_caseload_report import caseloads  # noqa: F401
 from tests.reporting.test_contacts_report import contacts  # noqa: F401
+from tests.reporting.test_feedback_report import stories  # noqa: F401
 from tests.reporting.test_mdt_report import mdts  # noqa: F401
 from tests.reporting.test_pam_report import measures  # noqa: F401
 from tests.reporting.test_recall_report import recall  # noqa: F401
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db
 DATA = {
     "caseload": "caseloads", "contacts": "contacts", "care_plans": "plans", "pam": "measures", "mdt": "mdts",
     "referrals": "referrals", "transfers": "transfers", "recall": "recall", "signposting": "signposting",
+    "feedback": "stories",
 }  # fmt: skip
 MONTH = {"care_plans": "2025-12"}  # the others' data sets are in November 2026
 

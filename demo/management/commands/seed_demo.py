@@ -57,6 +57,7 @@ class Command(BaseCommand):
             ("  care home residents", counts.care_home_residents),
             ("  with an eFI score (65+)", counts.with_efi),
             ("  frequent attenders", counts.frequent_attenders),
+            ("  with an ethnicity", counts.with_ethnicity),
             ("Import batches", counts.import_batches),
             ("Risk snapshots", counts.risk_snapshots),
             ("Users", counts.users),
@@ -80,6 +81,7 @@ class Command(BaseCommand):
             ("  actions", counts.mdt_actions),
             ("Safeguarding concerns", counts.safeguarding_concerns),
             ("  GP reviews booked after", counts.gp_reviews_booked),
+            ("Feedback and stories", counts.feedback_stories),
             ("Coding export rows", counts.coding_entries),
         ):
             self.stdout.write(f"  {label:<28}{value:>9,}")
