@@ -132,8 +132,10 @@ class ReportExport(models.Model):
 
     @property
     def title(self) -> str:
-        if self.is_list:
-            return self.label
+        if self.kind == self.Kind.SAVED_SEARCH:
+            return f"Saved search: {self.label}"
+        if self.kind == self.Kind.DATA_QUALITY:
+            return f"Data quality: {self.label}"
         if self.is_pack:
             return "Monthly PCN pack"
         report = REPORTS.get(self.report_key)

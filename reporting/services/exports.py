@@ -314,6 +314,7 @@ def _list_render(export: ReportExport) -> ReportExport:
             written = LIST_WRITERS[export.format](target, patients, by=export.created_by, step=step)
         except ListRefused as refused:
             _failed(export, refused)
+            export.refresh_from_db()
             return export  # nothing to retry: the maker may ask again once it can be run
         except Exception as error:
             _failed(export, error)
