@@ -100,6 +100,8 @@ def test_a_small_result_comes_as_xlsx_in_the_request_with_a_cover_sheet(sign_in_
         ["999 000 0026", "'=HYPERLINK(1)", "'@Ann"],
         [rows[2][0], "Baker", "Bo"],
     ]
+    # The risk score a number; nothing recorded (eFI, conditions, care home, coordinator): no cell at all.
+    assert rows[1][6:] == [70]
     assert not ReportExport.objects.exists()
     event = AuditEvent.objects.get(action="patient.export")
     assert set(event.patients.values_list("family_name", flat=True)) == {"=HYPERLINK(1)", "Baker"}
