@@ -142,11 +142,6 @@ def change_words(count: int, before: SavedSearchRun | None) -> str:
     return f"{abs(count - before.count):,} {'more' if count > before.count else 'fewer'} than {when}"
 
 
-def search_filters_described(*, search: SavedSearch, user: User) -> list[tuple[str, str]]:
-    """The search's filters in words, as `user` would run it (ValidationError if it is refused)."""
-    return filters_described(saved_search_filter(search=search, user=user))
-
-
 def filters_described(filterset: FilterSet) -> list[tuple[str, str]]:
     """The filters set, in words: ("Practice", "Riverside Surgery"), ("Age", "75 to 84, 85+")."""
     form, described = filterset.form, []

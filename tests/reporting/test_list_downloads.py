@@ -83,6 +83,7 @@ def test_a_small_result_comes_as_xlsx_in_the_request_with_a_cover_sheet(sign_in_
     response = download(sign_in_as(coordinator), search, "xlsx")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="high-risk-2026-03-02.xlsx"'
+    assert "no-store" in response["Cache-Control"]  # patients' details: no browser or proxy keeps them
     book = load_workbook(io.BytesIO(response.content), read_only=True)
     assert book.sheetnames == ["About", "High risk"]
     assert sheet(book, "About") == [
