@@ -112,15 +112,14 @@ def _made_from(request: HttpRequest, export: ReportExport) -> tuple[str | None, 
 def export_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The download's progress (htmx polls the partial while it is being made), then its link."""
     export = _export_for(request, pk)
+    again_url, again_label = _made_from(request, export)
+    context = {"export": export, "again_url": again_url, "again_label": again_label,
+               "keep_days": settings.REPORTING_EXPORT_KEEP_DAYS}  # fmt: skip
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "reporting/export_detail.html#progress", {"export": export})
+        return render(request, "reporting/export_detail.html#progress", context)
     practices = Practice.objects.filter(pk__in=export.practice_ids).order_by("name")
     titles = [] if export.is_list else [REPORTS[key].title for key in export.report_keys if key in REPORTS]
-    again_url, again_label = _made_from(request, export)
-    context = {
-        "export": export, "practices": [p.name for p in practices], "report_titles": titles,
-        "again_url": again_url, "again_label": again_label, "keep_days": settings.REPORTING_EXPORT_KEEP_DAYS,
-    }  # fmt: skip
+    context |= {"practices": [p.name for p in practices], "report_titles": titles}
     return render(request, "reporting/export_detail.html", context)
 
 

@@ -225,6 +225,10 @@ def test_a_search_made_private_before_it_is_made_fails_naming_no_one(
     export = report_export_render(export=ReportExport.objects.get())
     assert (export.state, bool(export.file)) == ("failed", False)
     assert export.error == "The saved search has been deleted, or is no longer shared with you."
+    client = sign_in_as(second_coordinator)
+    failed = client.get(export.get_absolute_url(), headers={"HX-Request": "true"})  # the poll's last answer
+    assert "The saved search has been deleted, or is no longer shared with you." in failed.text
+    assert "Ask your administrator" in failed.text  # no search to go back to: it is not theirs to see
     assert not AuditEvent.objects.filter(action="patient.export").exists()
 
 
