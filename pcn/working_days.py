@@ -28,6 +28,7 @@ def first_working_day_of_month(day: date) -> date:
     return first
 
 
+@lru_cache(maxsize=4096)  # a pure function of its arguments; reports ask it for each admission
 def add_working_days(start: date, days: int) -> date:
     """The date `days` working days after `start` (`start` itself is never counted).
 

@@ -1,14 +1,17 @@
 """Named people for the tests: a coordinator at practice A, a clinical lead, a PCN manager, an
-administrator, and an outsider (a coordinator at practice B)."""
+administrator, an outsider (a coordinator at practice B), and a clinical lead at both practices."""
 
 import importlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from pypdf import PdfReader
 
@@ -22,9 +25,11 @@ class Person:
     practice: Practice
 
 
-def make_person(practice: Practice, role: str, **user_fields) -> Person:
+def make_person(practice: Practice, role: str, *, also_at: Iterable[Practice] = (), **user_fields) -> Person:
+    """A user with `role` at `practice` (and at each practice `also_at`), two-factor set up."""
     user = UserFactory(**user_fields)
-    MembershipFactory(user=user, practice=practice, role=role)
+    for each in [practice, *also_at]:
+        MembershipFactory(user=user, practice=each, role=role)
     TOTPDeviceFactory(user=user)
     return Person(user=user, practice=practice)
 
@@ -51,6 +56,13 @@ def assert_error_summary(response, *messages: str) -> None:
     assert "nhsuk-error-summary" in response.text
     for message in messages:
         assert message in response.text
+
+
+def page_queries(client: Client, url: str) -> int:
+    """How many queries the page at `url` costs (it must answer 200): for "the count does not grow"."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
 
 
 def pdf_text(content: bytes) -> str:
@@ -149,6 +161,13 @@ def administrator(practice_a) -> Person:
 @pytest.fixture
 def outsider(practice_b) -> Person:
     return make_person(practice_b, Role.COORDINATOR, full_name="Olu Outsider", email="olu@example.test")
+
+
+@pytest.fixture
+def lead_of_both(practice_a, practice_b) -> Person:
+    return make_person(
+        practice_a, Role.CLINICAL_LEAD, also_at=[practice_b], full_name="Lee Both", email="lee@example.test"
+    )
 
 
 @pytest.fixture

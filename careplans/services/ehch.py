@@ -5,12 +5,12 @@ admission (DOMAIN.md). `ehch_pcsp_due` is one patient's state, `ehch_compliance`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from careplans.models import CarePlanVersion
@@ -67,6 +67,37 @@ class EhchAdmission:
     due: EhchDue
 
 
+@dataclass(frozen=True)
+class EhchState:
+    """One care home admission's PCSP state without the admission's record: what a report counts."""
+
+    practice_id: int
+    patient_id: int
+    due: EhchDue
+
+
+def _care_home_admissions(*, practice_ids: Any, start: date, end: date) -> QuerySet[CareEvent]:
+    return CareEvent.objects.filter(
+        kind=CareEvent.Kind.CARE_HOME_ADMISSION,
+        patient__practice_id__in=list(practice_ids),
+        occurred_at__date__gte=start,
+        occurred_at__date__lte=end,
+    ).order_by("-occurred_at", "-id")
+
+
+def _agreed_on(patient_ids: Iterable[int] | QuerySet) -> dict[int, list[date]]:
+    """The days each patient's plans were agreed (current and superseded versions), for the patients
+    (ids, or a query of them: one query either way)."""
+    agreed: dict[int, list[date]] = {}
+    for patient_id, agreed_on in (
+        CarePlanVersion.objects.filter(plan__patient_id__in=patient_ids, agreed_on__isnull=False)
+        .exclude(status=CarePlanVersion.Status.DRAFT)
+        .values_list("plan__patient_id", "agreed_on")
+    ):
+        agreed.setdefault(patient_id, []).append(agreed_on)
+    return agreed
+
+
 def ehch_admissions(
     *, practice_ids: Any, start: date, end: date, today: date | None = None
 ) -> list[EhchAdmission]:
@@ -75,24 +106,11 @@ def ehch_admissions(
     admission it follows. Two queries."""
     today = today or timezone.localdate()
     events = list(
-        CareEvent.objects.filter(
-            kind=CareEvent.Kind.CARE_HOME_ADMISSION,
-            patient__practice_id__in=list(practice_ids),
-            occurred_at__date__gte=start,
-            occurred_at__date__lte=end,
+        _care_home_admissions(practice_ids=practice_ids, start=start, end=end).select_related(
+            "patient__practice"
         )
-        .select_related("patient__practice")
-        .order_by("-occurred_at", "-id")
     )
-    agreed: dict[int, list[date]] = {}
-    for patient_id, agreed_on in (
-        CarePlanVersion.objects.filter(
-            plan__patient_id__in={e.patient_id for e in events}, agreed_on__isnull=False
-        )
-        .exclude(status=CarePlanVersion.Status.DRAFT)
-        .values_list("plan__patient_id", "agreed_on")
-    ):
-        agreed.setdefault(patient_id, []).append(agreed_on)
+    agreed = _agreed_on({e.patient_id for e in events})
     return [
         EhchAdmission(
             event,
@@ -102,7 +120,25 @@ def ehch_admissions(
     ]
 
 
-def ehch_counts(admissions: list[EhchAdmission]) -> dict[str, int]:
+def ehch_states(*, practice_ids: Any, start: date, end: date, today: date | None = None) -> list[EhchState]:
+    """`ehch_admissions` as reports count them: each admission's practice, patient and PCSP state, read
+    as three values a row rather than three records. Two queries."""
+    today = today or timezone.localdate()
+    rows = list(
+        _care_home_admissions(practice_ids=practice_ids, start=start, end=end).values_list(
+            "patient__practice_id", "patient_id", "occurred_at"
+        )
+    )
+    agreed = _agreed_on({patient_id for _, patient_id, _ in rows})
+    return [
+        EhchState(
+            practice_id, patient_id, _ehch_state(timezone.localdate(at), agreed.get(patient_id, []), today)
+        )
+        for practice_id, patient_id, at in rows
+    ]
+
+
+def ehch_counts(admissions: Sequence[EhchAdmission | EhchState]) -> dict[str, int]:
     """On time, late (agreed after the deadline, or the deadline passed with none: `overdue` counts
     those) and still due, and `percent_on_time` of those whose deadline has been reached."""
     counts = {"admissions": len(admissions), "on_time": 0, "late": 0, "overdue": 0, "still_due": 0}

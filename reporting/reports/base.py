@@ -8,15 +8,24 @@ Two kinds of figure:
   its trend over months is one grouped query;
 - an *as-at* figure counts what held at the period's end (`rows(period)`: caseload size, plans overdue);
   its trend is one query too, a conditional count for each period's end.
+An as-at figure may instead be a condition on its rows (`when(period)`, a `Q`), as an event figure is
+(its date in the period). The figures of a report that are conditions on the same rows are counted
+together — this period and the one before, per practice and per value of every breakdown — in one
+grouped query (`condition_counts`), which keeps a report over a large table (a recall year's entries)
+to one scan of it, and a report of several figures on the same rows to one query for them all.
 Figures that are not counts (a median, a percentage) are `ComputedMeasure`s with a function of their own;
 `medians` turns (practice, value) pairs into one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import operator
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from functools import reduce, wraps
 from statistics import median
 from typing import Any
 
@@ -40,6 +49,9 @@ class Breakdown:
     # The field holds a JSON list of keys (a contact's interventions): a row counts once under each key
     # it holds, and `choices` names every key counted.
     contains: bool = False
+
+    def label_of(self, value: Any) -> str:
+        return str((self.choices or {}).get(value, value or "Not recorded"))
 
     def rows_by_key(self, rows: QuerySet, counted: str, distinct: bool) -> list[tuple[Any, int]]:
         """(key, count) for a `contains` breakdown: one query, one conditional count per key."""
@@ -67,6 +79,7 @@ class Measure:
     patient_path: str | None = "patient_id"  # how a row reaches its patient (None: no drill-down)
     date_field: str | None = None  # event figures: the date (or datetime) that puts a row in a period
     as_at: Callable[[QuerySet, Period], QuerySet] | None = None  # as-at figures: the rows at the end
+    when: Callable[[Period], Q] | None = None  # or as a condition on the rows (see the module's docstring)
     distinct_patients: bool = False  # count patients rather than rows
     # Count distinct values of this path rather than rows: a row that reaches several practices (a
     # meeting of a series shared by two practices) counts once for each practice and once for the PCN.
@@ -105,7 +118,30 @@ class Measure:
             rows = rows.filter(**{f"{self.date_field}__range": self._range(period)})
         if self.as_at:
             rows = self.as_at(rows, period)
+        if self.when:
+            rows = rows.filter(self.when(period))
         return rows
+
+    def condition(self, period: Period) -> Q:
+        """The figure as a condition on its rows in the period (`condition_counts`)."""
+        condition = Q()
+        if self.date_field:
+            condition &= Q(**{f"{self.date_field}__range": self._range(period)})
+        if self.when:
+            condition &= self.when(period)
+        return condition
+
+    @property
+    def counted_by_condition(self) -> bool:
+        """Whether `condition_counts` can count this figure with others on the same rows: an event figure
+        or a condition on its rows, each row counted once (no distinct values), with breakdowns by a
+        field each row has one value of (grouping by a list field, or by a path through a one-to-many
+        relation, would multiply the other figures' rows)."""
+        return (
+            bool(self.when or self.date_field)
+            and not (self.as_at or self.distinct or self.distinct_patients)
+            and all(not b.contains and _single_valued(self.base().model, b.path) for b in self.breakdowns)
+        )
 
     def _range(self, period: Period) -> tuple[Any, Any]:
         if self._date()[1].get_internal_type() == "DateTimeField":
@@ -144,7 +180,8 @@ class Measure:
         return [by_month.get(p.start.replace(day=1), 0) for p in periods]
 
     def _kept_at(self, rows: QuerySet, period: Period) -> Q:
-        return Q(pk__in=self.as_at(rows, period).values("pk")) if self.as_at else Q()
+        kept = Q(pk__in=self.as_at(rows, period).values("pk")) if self.as_at else Q()
+        return kept & self.when(period) if self.when else kept
 
     def patients(self, period: Period, practice_ids: Iterable[int]) -> QuerySet[Patient]:
         """The patients behind the figure (for the drill-down list)."""
@@ -167,9 +204,7 @@ class Measure:
             .annotate(n=self._counted())
             .order_by("-n", chosen.path)
         )
-        return [
-            (str(labels.get(row[chosen.path], row[chosen.path] or "Not recorded")), row["n"]) for row in rows
-        ]
+        return [(chosen.label_of(row[chosen.path]), row["n"]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -243,9 +278,96 @@ class ReportResult:
     period: Period
     practice_ids: list[int]
     figures: list[FigureRow]
+    # (figure key, breakdown key) → (label, count) rows, for the figures counted by `condition_counts`
+    counted_breakdowns: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
+
+    def breakdown(self, measure: Measure, key: str) -> list[tuple[str, int]]:
+        """(label, count) per value of the figure's breakdown this period, largest first."""
+        if (measure.key, key) in self.counted_breakdowns:
+            return self.counted_breakdowns[measure.key, key]
+        return measure.breakdown(key, self.period, self.practice_ids)
 
 
-def _figure(measure: AnyMeasure, period: Period, practice_ids: list[int]) -> tuple[dict[int, Value], Value]:
+Group = list[tuple[dict[str, Any], int]]  # (the row's practice and breakdown values, its count)
+
+
+def condition_counts(
+    measures: Sequence[Measure], periods: Sequence[Period], practice_ids: list[int]
+) -> dict[tuple[str, Period], Group]:
+    """Figures that are conditions on the same rows (`Measure.condition`, the same `base` and `practice_path`),
+    each in each period, in one query grouped by practice and by every breakdown's field: for each
+    (figure key, period) the groups it counts, with their counts (groups it counts none of are left out)."""
+    first = measures[0]
+    paths = list(dict.fromkeys([first.practice_path, *(b.path for m in measures for b in m.breakdowns)]))
+    conditions = {(m.key, p): m.condition(p) for m in measures for p in periods}
+    names = {key: f"n{i}" for i, key in enumerate(conditions)}
+    rows = (
+        first.base()
+        .filter(**{f"{first.practice_path}__in": practice_ids})
+        .filter(reduce(operator.or_, conditions.values()))
+        .order_by()
+        .values(*paths)
+        .annotate(**{names[key]: Count("pk", filter=q) for key, q in conditions.items()})
+    )
+    found: dict[tuple[str, Period], Group] = {key: [] for key in conditions}
+    for row in rows:
+        for key, name in names.items():
+            if row[name]:
+                found[key].append(({path: row[path] for path in paths}, row[name]))
+    return found
+
+
+def _single_valued(model: type[Model], path: str) -> bool:
+    """Whether each row has one value of the path: every step a field or a foreign key forwards."""
+    for part in path.split("__"):
+        found = model._meta.get_field(part)
+        if not found.is_relation:
+            return True
+        if found.many_to_many or found.one_to_many:
+            return False
+        model = found.related_model  # type: ignore[assignment]
+    return True
+
+
+def _summed(groups: Group, path: str) -> dict[Any, int]:
+    totals: dict[Any, int] = defaultdict(int)
+    for values, n in groups:
+        totals[values[path]] += n
+    return dict(totals)
+
+
+def _counted_by_condition(
+    measures: Iterable[AnyMeasure], period: Period, practice_ids: list[int]
+) -> tuple[dict[tuple[str, Period], dict[int, Value]], dict[tuple[str, str], list[tuple[str, int]]]]:
+    """The figures `condition_counts` can count, one query per set of rows: per (figure key, period) the
+    counts per practice, and per (figure key, breakdown key) this period's breakdown."""
+    sets: dict[tuple[Hashable, str], list[Measure]] = defaultdict(list)
+    for m in measures:
+        if isinstance(m, Measure) and m.counted_by_condition:
+            sets[m.base, m.practice_path].append(m)
+    counts: dict[tuple[str, Period], dict[int, Value]] = {}
+    breakdowns: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for (_, practice_path), members in sets.items():
+        found = condition_counts(members, [period, period.previous()], practice_ids)
+        for (key, in_period), groups in found.items():
+            counts[key, in_period] = dict(_summed(groups, practice_path))
+        for m in members:
+            for b in m.breakdowns:
+                by_value = _summed(found[m.key, period], b.path)
+                ordered = sorted(by_value.items(), key=lambda vn: (-vn[1], str(vn[0])))
+                breakdowns[m.key, b.key] = [(b.label_of(value), n) for value, n in ordered]
+    return counts, breakdowns
+
+
+def _figure(
+    measure: AnyMeasure,
+    period: Period,
+    practice_ids: list[int],
+    counted: dict[tuple[str, Period], dict[int, Value]],
+) -> tuple[dict[int, Value], Value]:
+    if (measure.key, period) in counted:
+        found = counted[measure.key, period]
+        return found, sum(v for v in found.values() if v is not None)
     if isinstance(measure, Measure):
         counts: dict[int, Value] = dict(measure.counts(period, practice_ids))
         if measure.distinct or measure.distinct_patients:
@@ -260,15 +382,46 @@ def _figure(measure: AnyMeasure, period: Period, practice_ids: list[int]) -> tup
     return {k: v for k, v in computed.items() if k is not None}, computed.get(None)
 
 
+# What figures of one report run look up together (`once_per_run`), for the length of the run.
+_run_lookups: ContextVar[dict[Hashable, Any] | None] = ContextVar("report_run_lookups", default=None)
+
+
+def once_per_run[T](look: Callable[[Period, list[int]], T]) -> Callable[[Period, list[int]], T]:
+    """`look(period, practice_ids)` done once per report run however many of its figures ask for it
+    (the EHCH figures all count the same admissions); outside a run, every time."""
+
+    @wraps(look)
+    def looked(period: Period, practice_ids: list[int]) -> T:
+        lookups = _run_lookups.get()
+        if lookups is None:
+            return look(period, practice_ids)
+        key = (look, period, tuple(practice_ids))
+        if key not in lookups:
+            lookups[key] = look(period, practice_ids)
+        return lookups[key]
+
+    return looked
+
+
 def report_run(*, report: Report, period: Period, practice_ids: Iterable[int]) -> ReportResult:
     """Every figure of `report` for `period` and the period before, over `practice_ids`."""
-    ids = sorted(practice_ids)
+    started = _run_lookups.set({})
+    try:
+        return _report_run(report, period, sorted(practice_ids))
+    finally:
+        _run_lookups.reset(started)
+
+
+def _report_run(report: Report, period: Period, ids: list[int]) -> ReportResult:
+    counted, breakdowns = _counted_by_condition(report.measures, period, ids)
     rows = []
     for measure in report.measures:
-        current, total = _figure(measure, period, ids)
-        previous, previous_total = _figure(measure, period.previous(), ids)
+        current, total = _figure(measure, period, ids, counted)
+        previous, previous_total = _figure(measure, period.previous(), ids, counted)
         rows.append(FigureRow(measure, current, previous, total, previous_total))
-    return ReportResult(report=report, period=period, practice_ids=ids, figures=rows)
+    return ReportResult(
+        report=report, period=period, practice_ids=ids, figures=rows, counted_breakdowns=breakdowns
+    )
 
 
 def medians(pairs: Iterable[tuple[int, float]]) -> dict[int | None, Value]:

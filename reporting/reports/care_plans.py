@@ -7,13 +7,20 @@ from collections.abc import Callable
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
-from careplans.services.ehch import EHCH_PCSP_WORKING_DAYS, EhchAdmission, ehch_admissions, ehch_counts
+from careplans.services.ehch import EHCH_PCSP_WORKING_DAYS, EhchState, ehch_counts, ehch_states
 from caseload.models import CareEvent, Patient
 from reporting.periods import Period
-from reporting.reports.base import Breakdown, ComputedMeasure, Measure, Report, Value, day_bounds
+from reporting.reports.base import (
+    Breakdown,
+    ComputedMeasure,
+    Measure,
+    Report,
+    Value,
+    day_bounds,
+    once_per_run,
+)
 
 PLAN_PRACTICE, PLAN_PATIENT = "plan__patient__practice_id", "plan__patient_id"
 
@@ -50,14 +57,15 @@ def _care_home_admissions() -> QuerySet:
 # --- EHCH: the state of each admission's PCSP is careplans.services.ehch's; here it is only counted. ---
 
 
-def _admissions(period: Period, practice_ids: list[int]) -> list[EhchAdmission]:
-    return ehch_admissions(practice_ids=practice_ids, start=period.start, end=period.end)
+@once_per_run
+def _admissions(period: Period, practice_ids: list[int]) -> list[EhchState]:
+    return ehch_states(practice_ids=practice_ids, start=period.start, end=period.end)
 
 
-def _by_practice(admissions: list[EhchAdmission]) -> dict[int | None, list[EhchAdmission]]:
-    groups: dict[int | None, list[EhchAdmission]] = {None: admissions}
+def _by_practice(admissions: list[EhchState]) -> dict[int | None, list[EhchState]]:
+    groups: dict[int | None, list[EhchState]] = {None: admissions}
     for admission in admissions:
-        groups.setdefault(admission.event.patient.practice_id, []).append(admission)
+        groups.setdefault(admission.practice_id, []).append(admission)
     return groups
 
 
@@ -69,7 +77,7 @@ def _ehch_figure(count: str) -> Callable[[Period, list[int]], dict[int | None, V
     return compute
 
 
-def _percent_on_time(admissions: list[EhchAdmission]) -> Value:
+def _percent_on_time(admissions: list[EhchState]) -> Value:
     counts = ehch_counts(admissions)
     return counts["percent_on_time"] if counts["on_time"] + counts["late"] else None
 
@@ -86,13 +94,13 @@ def _ehch_percent_trend(periods: list[Period], practice_ids: list[int]) -> list[
     if not periods:
         return []
     whole = Period(periods[0].kind, min(p.start for p in periods), max(p.end for p in periods))
-    admitted = [(timezone.localdate(a.event.occurred_at), a) for a in _admissions(whole, practice_ids)]
-    return [_percent_on_time([a for day, a in admitted if p.start <= day <= p.end]) for p in periods]
+    admitted = _admissions(whole, practice_ids)
+    return [_percent_on_time([a for a in admitted if p.start <= a.due.admitted_on <= p.end]) for p in periods]
 
 
 def _ehch_patients(*states: str) -> Callable[[Period, list[int]], QuerySet[Patient]]:
     def patients_of(period: Period, practice_ids: list[int]) -> QuerySet[Patient]:
-        ids = {a.event.patient_id for a in _admissions(period, practice_ids) if a.due.state in states}
+        ids = {a.patient_id for a in _admissions(period, practice_ids) if a.due.state in states}
         return Patient.objects.filter(pk__in=ids)
 
     return patients_of

@@ -11,9 +11,9 @@ from reporting.reports.base import Breakdown, Measure, Report, day_bounds
 COORDINATOR = Breakdown("coordinator", "Coordinator", "coordinator__full_name")
 
 
-def _open_at_end(rows: QuerySet, period: Period) -> QuerySet:
+def _open_at_end(period: Period) -> Q:
     _, end = day_bounds(period)
-    return rows.filter(Q(closed_at__isnull=True) | Q(closed_at__gt=end), opened_at__lte=end)
+    return (Q(closed_at__isnull=True) | Q(closed_at__gt=end)) & Q(opened_at__lte=end)
 
 
 def _episodes() -> QuerySet:
@@ -37,7 +37,7 @@ REPORT = Report(
             "On a caseload at the end of the period",
             _episodes,
             "patient__practice_id",
-            as_at=_open_at_end,
+            when=_open_at_end,
             distinct_patients=True,
             breakdowns=(COORDINATOR,),
         ),

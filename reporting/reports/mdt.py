@@ -31,15 +31,14 @@ def _closed() -> QuerySet:
     return Action.objects.exclude(status=Action.Status.OPEN)
 
 
-def _open_at_end(rows: QuerySet, period: Period) -> QuerySet:
+def _open_at_end(period: Period) -> Q:
     _, end = day_bounds(period)
-    still_open = Q(status=Action.Status.OPEN) | Q(closed_at__gt=end)
-    return rows.filter(still_open, created_at__lte=end)
+    return (Q(status=Action.Status.OPEN) | Q(closed_at__gt=end)) & Q(created_at__lte=end)
 
 
-def _overdue_at_end(rows: QuerySet, period: Period) -> QuerySet:
+def _overdue_at_end(period: Period) -> Q:
     # Overdue: still open after its due date. On the period's last day an action due that day is not.
-    return _open_at_end(rows, period).filter(due_on__lt=period.end)
+    return _open_at_end(period) & Q(due_on__lt=period.end)
 
 
 def _closed_in(period: Period, practice_ids: list[int]) -> QuerySet:
@@ -102,7 +101,7 @@ REPORT = Report(
             _actions,
             ACTION_PRACTICE,
             patient_path=ACTION_PATIENT,
-            as_at=_open_at_end,
+            when=_open_at_end,
             breakdowns=(ACTION_SERIES,),
         ),
         Measure(
@@ -111,7 +110,7 @@ REPORT = Report(
             _actions,
             ACTION_PRACTICE,
             patient_path=ACTION_PATIENT,
-            as_at=_overdue_at_end,
+            when=_overdue_at_end,
             breakdowns=(ACTION_SERIES,),
             help="Open on the period's last day, with a due date before it.",
         ),

@@ -20,9 +20,9 @@ def _triaged() -> QuerySet:
     return CareEvent.objects.filter(triaged_at__isnull=False)
 
 
-def _waiting_at_end(rows: QuerySet, period: Period) -> QuerySet:
+def _waiting_at_end(period: Period) -> Q:
     _, end = day_bounds(period)
-    return rows.filter(Q(triaged_at__isnull=True) | Q(triaged_at__gt=end), created_at__lte=end)
+    return (Q(triaged_at__isnull=True) | Q(triaged_at__gt=end)) & Q(created_at__lte=end)
 
 
 def _triaged_in(period: Period, practice_ids: list[int]) -> QuerySet:
@@ -71,7 +71,7 @@ REPORT = Report(
             "Waiting for triage at the end of the period",
             _events,
             "patient__practice_id",
-            as_at=_waiting_at_end,
+            when=_waiting_at_end,
             breakdowns=(KIND,),
         ),
         ComputedMeasure(

@@ -56,7 +56,7 @@ def _breakdowns(result: ReportResult) -> list[dict[str, Any]]:
         {
             "measure": f.measure,
             "breakdown": b,
-            "rows": f.measure.breakdown(b.key, result.period, result.practice_ids),
+            "rows": result.breakdown(f.measure, b.key),
         }
         for f in result.figures
         if isinstance(f.measure, Measure)

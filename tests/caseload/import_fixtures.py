@@ -51,12 +51,10 @@ def sample_care_homes(sample_practices) -> list[CareHome]:
 @pytest.fixture
 def pcn_manager(sample_practices) -> Person:
     """A PCN manager at all three sample practices."""
-    person = make_person(
-        sample_practices[0], Role.MANAGER, full_name="Pat Pcnmanager", email="pat@example.test"
+    first, *others = sample_practices
+    return make_person(
+        first, Role.MANAGER, also_at=others, full_name="Pat Pcnmanager", email="pat@example.test"
     )
-    for practice in sample_practices[1:]:
-        person.user.memberships.create(practice=practice, role=Role.MANAGER)
-    return person
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ CANONICAL_HEADER = (
     "preferred_language,interpreter_needed,is_carer,has_carer,care_home_resident,care_home_name,"
     "is_deceased,has_left,risk_score,efi_score,ae_attendances_12m,emergency_admissions_12m,conditions"
 )
+EMIS_HEADER = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"  # a search's export
 ICB_HEADER = (
     "nhs_number,practice_code,date_of_birth,sex,risk_score,efi_score,ae_attendances_12m,"
     "emergency_admissions_12m,ltc_count,care_home_resident"

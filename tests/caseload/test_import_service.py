@@ -19,6 +19,7 @@ from pcn.nhs_number import synthetic_sequence
 from tests.caseload.import_helpers import (
     CANONICAL_HEADER,
     CANONICAL_SAMPLE,
+    EMIS_HEADER,
     EMIS_SAMPLE,
     ICB_HEADER,
     ICB_SAMPLE,
@@ -198,14 +199,15 @@ def canonical_reading(profiles, encoding: str) -> ImportProfile:
     return profile
 
 
+def saved_by_excel_in_windows_1252(tmp_path: Path, *, given: str) -> Path:
+    """A canonical file of one row, N1's (`given` O’Brien), as Excel saves it in Windows-1252."""
+    row = canonical_row(N1, given=given, family="O’Brien")
+    return write_csv(tmp_path / "excel.csv", CANONICAL_HEADER, row, encoding="cp1252")
+
+
 def test_cp1252_file_reads_with_a_cp1252_profile(profiles, practice_a, tmp_path):
     profile = canonical_reading(profiles, ImportProfile.Encoding.CP1252)
-    path = write_csv(
-        tmp_path / "excel.csv",
-        CANONICAL_HEADER,
-        canonical_row(N1, given="Renée", family="O’Brien"),
-        encoding="cp1252",
-    )
+    path = saved_by_excel_in_windows_1252(tmp_path, given="Renée")
 
     batch = run(path, profile)
 
@@ -431,7 +433,7 @@ def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252
     assert profiles["emis-search"].encoding == ImportProfile.Encoding.AUTO
     path = write_csv(
         tmp_path / "emis.csv",
-        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        EMIS_HEADER,
         f'{N1},"O’BRIEN, Zoë (Ms)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,£,COPD",
         encoding="cp1252",
@@ -448,12 +450,7 @@ def test_the_shipped_emis_profile_reads_an_export_saved_by_excel_in_windows_1252
 
 def test_a_profile_pinned_to_utf8_still_refuses_a_windows_1252_file(profiles, practice_a, tmp_path):
     profile = canonical_reading(profiles, ImportProfile.Encoding.UTF8)
-    path = write_csv(
-        tmp_path / "f.csv",
-        CANONICAL_HEADER,
-        canonical_row(N1, given="Zoë", family="O’Brien"),
-        encoding="cp1252",
-    )
+    path = saved_by_excel_in_windows_1252(tmp_path, given="Zoë")
     before = state()
 
     batch = run(path, profile)
@@ -720,11 +717,10 @@ def test_a_profile_without_dates_of_birth_updates_but_cannot_add(profiles, pract
 def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
     profiles, sample_practices, tmp_path, write_path
 ):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     spaced = f"{N1[:3]} {N1[3:6]} {N1[6:]}"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{spaced},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,,COPD",
         f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
@@ -753,10 +749,9 @@ def test_a_repeated_patient_block_is_a_warning_in_the_report_and_still_imported(
 
 
 def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_practices, tmp_path):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',
@@ -776,10 +771,9 @@ def test_errors_and_warnings_share_the_report_in_row_order(profiles, sample_prac
 
 
 def test_a_multi_row_patient_whose_rows_disagree_is_not_imported(profiles, sample_practices, tmp_path):
-    header = "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term"
     path = write_csv(
         tmp_path / "emis.csv",
-        header,
+        EMIS_HEADER,
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         ",,,,,,COPD",
         ",,02-Feb-1950,,,,Dementia",

@@ -18,7 +18,7 @@ from caseload.tasks import population_import_preview_task, population_import_run
 from pcn.audit import audit
 from pcn.models import AuditEvent, Role
 from pcn.nhs_number import synthetic_sequence
-from tests.caseload.import_helpers import CANONICAL_HEADER, ICB_SAMPLE, canonical_row, state
+from tests.caseload.import_helpers import CANONICAL_HEADER, EMIS_HEADER, ICB_SAMPLE, canonical_row, state
 from tests.conftest import make_person, sign_in
 
 pytest_plugins = ["tests.caseload.import_fixtures"]
@@ -130,7 +130,7 @@ def test_the_check_page_and_the_report_show_a_repeated_patient_as_a_warning(
 ):
     sign_in(client, pcn_manager.user)
     rows = [
-        "NHS Number,Full Name,Date of Birth,Gender,Practice,Date,Code Term",
+        EMIS_HEADER,
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,Asthma',
         f'{N2},"JONES, Bob (Mr)",01-Mar-1940,Male,P99002,,Asthma',
         f'{N1},"SMITH, Ann (Mrs)",01-Feb-1950,Female,P99001,,COPD',

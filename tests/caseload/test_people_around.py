@@ -5,16 +5,15 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import PersonAround
 from caseload.services.people_around import person_around_add, person_around_update
 from pcn.models import AuditEvent
-from tests.conftest import assert_error_summary, send_form
+from tests.conftest import assert_error_summary, page_queries, send_form
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +23,12 @@ CONSENT_ON = date(2025, 3, 1)
 def add(patient, user, name="Mary Hopper", **values) -> PersonAround:
     fields = {"relationship": "child", "relationship_detail": "daughter", "phone": "07700 900123"} | values
     return person_around_add(patient=patient, by=user, name=name, **fields)
+
+
+@pytest.fixture
+def mary(patient, coordinator) -> PersonAround:
+    """Mary Hopper, Grace's daughter, added by the coordinator."""
+    return add(patient, coordinator.user)
 
 
 def form_data(**changes) -> dict:
@@ -83,19 +88,13 @@ def test_the_patient_page_lists_them_main_carer_first(sign_in_as, coordinator, p
     assert reverse("caseload:person_around_add", args=[patient.pk]) in content
 
 
-def page_queries(client, patient) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(patient.get_absolute_url()).status_code == 200
-    return len(queries)
-
-
 def test_the_patient_page_costs_one_query_for_them_whatever_their_number(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
-    none = page_queries(client, patient)
+    none = page_queries(client, patient.get_absolute_url())
     add(patient, coordinator.user)
     for n in range(5):
         add(patient, coordinator.user, name=f"Friend {n}", relationship="friend")
-    assert page_queries(client, patient) == none
+    assert page_queries(client, patient.get_absolute_url()) == none
 
 
 def test_consent_needs_the_date_it_was_given(sign_in_as, coordinator, patient):
@@ -179,17 +178,16 @@ def test_the_database_keeps_one_main_carer(patient, coordinator, practice_a):
     assert PersonAround.objects.filter(Q(patient=patient) & Q(is_main_carer=True)).count() == 1
 
 
-def test_change_their_details(sign_in_as, coordinator, patient):
-    person = add(patient, coordinator.user)
+def test_change_their_details(sign_in_as, coordinator, patient, mary):
     client = sign_in_as(coordinator)
-    url = reverse("caseload:person_around_edit", args=[person.pk])
+    url = reverse("caseload:person_around_edit", args=[mary.pk])
     page = client.get(url)
     assert page.status_code == 200
     assert page.context["form"].initial["name"] == "Mary Hopper"
     response = client.post(url, form_data(phone="0113 496 0000", is_main_carer=None))
     assert response.status_code == 302
-    person.refresh_from_db()
-    assert (person.phone, person.may_receive_information, person.updated_by) == (
+    mary.refresh_from_db()
+    assert (mary.phone, mary.may_receive_information, mary.updated_by) == (
         "0113 496 0000", True, coordinator.user,
     )  # fmt: skip
     event = AuditEvent.objects.get(action="person_around.update")
@@ -203,10 +201,9 @@ def test_change_their_details(sign_in_as, coordinator, patient):
     assert actions(patient) == ["person_around.add", "person_around.view", "person_around.update"]
 
 
-def test_remove_asks_first(sign_in_as, coordinator, patient):
-    person = add(patient, coordinator.user)
+def test_remove_asks_first(sign_in_as, coordinator, patient, mary):
     client = sign_in_as(coordinator)
-    url = reverse("caseload:person_around_remove", args=[person.pk])
+    url = reverse("caseload:person_around_remove", args=[mary.pk])
     page = client.get(url)
     assert page.status_code == 200
     assert "Remove Mary Hopper from the people around Grace?" in page.content.decode()
@@ -215,15 +212,14 @@ def test_remove_asks_first(sign_in_as, coordinator, patient):
     assert response["Location"] == patient.get_absolute_url() + "#people-around"
     assert not PersonAround.objects.exists()
     event = AuditEvent.objects.get(action="person_around.remove")
-    assert event.detail == {"person_id": person.pk, "name": "Mary Hopper", "relationship": "child"}
+    assert event.detail == {"person_id": mary.pk, "name": "Mary Hopper", "relationship": "child"}
     assert actions(patient) == ["person_around.add", "person_around.remove_form", "person_around.remove"]
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("name", ["person_around_add", "person_around_edit", "person_around_remove"])
-def test_an_outsider_gets_404_and_nothing_changes(sign_in_as, outsider, coordinator, patient, name, method):
-    person = add(patient, coordinator.user)
-    pk = patient.pk if name == "person_around_add" else person.pk
+def test_an_outsider_gets_404_and_nothing_changes(sign_in_as, outsider, patient, mary, name, method):
+    pk = patient.pk if name == "person_around_add" else mary.pk
     before = AuditEvent.objects.count()
     response = getattr(sign_in_as(outsider), method)(
         reverse(f"caseload:{name}", args=[pk]), form_data(name="Evil")

@@ -4,14 +4,13 @@ the htmx "Done" button, and the home page's "Tasks due" card."""
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import Task
 from caseload.services.tasks import task_complete, task_create
 from pcn.models import AuditEvent
+from tests.conftest import page_queries
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,19 +71,13 @@ def test_my_tasks_can_include_done_tasks_last(sign_in_as, coordinator, patient):
     assert [t.title for t in response.context["tasks"]] == ["Tomorrow", "Done already"]
 
 
-def my_tasks_queries(client) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(reverse("caseload:my_tasks")).status_code == 200
-    return len(queries)
-
-
 def test_my_tasks_query_count_does_not_grow(sign_in_as, coordinator, practice_a):
     client = sign_in_as(coordinator)
     make_task(PatientFactory(practice=practice_a), coordinator.user, date(2025, 3, 10))
-    one = my_tasks_queries(client)
+    one = page_queries(client, reverse("caseload:my_tasks"))
     for _ in range(29):
         make_task(PatientFactory(practice=practice_a), coordinator.user, date(2025, 3, 10))
-    thirty = my_tasks_queries(client)
+    thirty = page_queries(client, reverse("caseload:my_tasks"))
     # session, user, two-factor device, memberships, count, rows, audit event + its patients, the
     # header's memberships, and the session's idle-timeout update (a savepoint, update, release).
     assert (one, thirty) == (12, 12)

@@ -17,7 +17,7 @@ from mdt.services.packs import meeting_document_render
 from pcn.models import AuditEvent, Role
 from pcn.nhs_number import format_nhs_number
 from tests.conftest import make_person, pdf_text
-from tests.factories import MembershipFactory, PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 pytest_plugins = ["tests.caseload.import_fixtures"]
@@ -28,9 +28,13 @@ PACK = MeetingDocument.Kind.AGENDA_PACK
 @pytest.fixture
 def pcn_lead(practice_a, practice_b):
     """A clinical lead at every practice of the PCN: the series' chair."""
-    person = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Pat PCN Lead", email="pat@example.test")
-    MembershipFactory(user=person.user, practice=practice_b, role=Role.CLINICAL_LEAD)
-    return person
+    return make_person(
+        practice_a,
+        Role.CLINICAL_LEAD,
+        also_at=[practice_b],
+        full_name="Pat PCN Lead",
+        email="pat@example.test",
+    )
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from caseload.models import LongTermCondition
@@ -17,6 +15,7 @@ from recall.services.appointments import appointment_book, appointment_outcome_r
 from recall.services.entries import entry_pca_record
 from recall.services.invitations import invitation_batch_create, invitation_batch_undo
 from recall.services.years import recall_year_build
+from tests.conftest import page_queries
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,12 +116,6 @@ def test_a_patient_on_no_register(sign_in_as, coordinator, patient):
     assert 'data-testid="recall-history"' not in response.text
 
 
-def page_queries(client, patient) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(patient.get_absolute_url()).status_code == 200
-    return len(queries)
-
-
 def test_the_section_costs_a_fixed_number_of_queries_whatever_the_rows(
     sign_in_as, coordinator, dora, patient
 ):
@@ -130,15 +123,15 @@ def test_the_section_costs_a_fixed_number_of_queries_whatever_the_rows(
     # The recall section: entries, invitations, open appointments (3), and their reviews (1, only
     # when there are open appointments: a prefetch of nothing is no query); the timeline's
     # appointments and invitations (2). The rest of the page is as before (test_timeline.py).
-    empty = page_queries(client, patient) + 1
+    empty = page_queries(client, patient.get_absolute_url()) + 1
     recall_history(dora, coordinator.user)
-    busy = page_queries(client, dora)
+    busy = page_queries(client, dora.get_absolute_url())
     for n in range(5):
         appointment_book(
             patient=dora, starts_at=NOW + timedelta(days=n + 1), role="gp", by=coordinator.user,
             entries=[entry(dora, "diabetes")],
         )  # fmt: skip
-    assert busy == empty == page_queries(client, dora)
+    assert busy == empty == page_queries(client, dora.get_absolute_url())
 
 
 def test_the_timeline_has_appointments_and_invitations(coordinator, dora, django_assert_num_queries):

@@ -1,24 +1,14 @@
 """The patient's timeline: every kind, newest first, filtered by kind, one query per kind."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from caseload.models import (
-    ActivationMeasure,
-    CareEvent,
-    Contact,
-    Referral,
-    ReferralType,
-    Service,
-    Signposting,
-    SupportGiven,
-    Task,
-)
+from caseload.models import CareEvent, Contact, ReferralType, Service, Task
 from overview.timeline import SOURCES, patient_timeline, safe_reverse
+from tests.conftest import page_queries
 from tests.factories import PatientFactory
+from tests.reporting.report_data import at, care_event, contact, pam, referral, signpost, stamp, support
 
 pytestmark = pytest.mark.django_db
 
@@ -27,31 +17,18 @@ KINDS = ["care_event", "referral", "contact", "pam", "signposting", "support", "
 
 def one_of_each(patient, user, day: int = 2):
     """One row of every kind, on consecutive days of January 2025 from `day` (care event first)."""
-    CareEvent.objects.create(
-        patient=patient, nhs_number=patient.nhs_number, kind=CareEvent.Kind.DISCHARGE,
-        occurred_at=datetime(2025, 1, day, 9, tzinfo=UTC), provider=f"General Hospital {day}",
-    )  # fmt: skip
-    referral_type, _ = ReferralType.objects.get_or_create(name="Frailty")
-    Referral.objects.create(
-        patient=patient, referral_type=referral_type, source=Referral.Source.GP, referrer_name="Dr Who",
-        reason="Falls", received_on=date(2025, 1, day + 1), created_by=user,
-    )  # fmt: skip
-    Contact.objects.create(
-        patient=patient, contact_at=datetime(2025, 1, day + 2, 10, tzinfo=UTC), method="phone",
-        duration_minutes=15, interventions=["proactive_care"], recorded_by=user,
-    )  # fmt: skip
-    ActivationMeasure.objects.create(
-        patient=patient, score=50, measured_on=date(2025, 1, day + 3), measured_by=user
+    on = [date(2025, 1, day + n) for n in range(7)]
+    care_event(
+        patient, CareEvent.Kind.DISCHARGE, at(on[0].isoformat(), 9), provider=f"General Hospital {day}"
     )
-    service, _ = Service.objects.get_or_create(name="Age UK", defaults={"category": Service.Category.OTHER})
-    Signposting.objects.create(
-        patient=patient, service=service, signposted_on=date(2025, 1, day + 4), signposted_by=user
-    )
-    SupportGiven.objects.create(
-        patient=patient, kind="benefits", given_on=date(2025, 1, day + 5), given_by=user
-    )
+    referral(patient, user, ReferralType.objects.get_or_create(name="Frailty")[0], on[1])
+    contact(patient, user, on[2].isoformat(), interventions=["proactive_care"], duration_minutes=15)
+    pam(patient, user, on[3], "50")
+    age_uk, _ = Service.objects.get_or_create(name="Age UK", defaults={"category": Service.Category.OTHER})
+    signpost(patient, user, age_uk, on[4])
+    support(patient, user, "benefits", on[5])
     task = Task.objects.create(patient=patient, title="Review", owner=user, due_on=date(2025, 2, 1))
-    Task.objects.filter(pk=task.pk).update(created_at=datetime(2025, 1, day + 6, 12, tzinfo=UTC))
+    stamp(task, created_at=at(on[6].isoformat(), 12))
 
 
 def test_every_kind_newest_first(patient, coordinator):
@@ -75,12 +52,8 @@ def test_every_kind_newest_first(patient, coordinator):
 
 def test_same_day_dated_entries_follow_the_time_they_were_entered(patient, coordinator):
     user = coordinator.user
-    first = ActivationMeasure.objects.create(
-        patient=patient, score=40, measured_on=date(2025, 1, 5), measured_by=user
-    )
-    second = ActivationMeasure.objects.create(
-        patient=patient, score=60, measured_on=date(2025, 1, 5), measured_by=user
-    )
+    first = pam(patient, user, date(2025, 1, 5), "40")
+    second = pam(patient, user, date(2025, 1, 5), "60")
     assert first.created_at < second.created_at
     assert [e.title for e in patient_timeline(patient=patient, kinds=["pam"])] == [
         "PAM score 60.0, level 3",
@@ -118,19 +91,13 @@ def test_one_query_per_kind_whatever_the_rows(patient, coordinator, django_asser
     )
 
 
-def patient_page_queries(client, patient) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(patient.get_absolute_url()).status_code == 200
-    return len(queries)
-
-
 def test_patient_page_query_count_does_not_grow_with_the_timeline(sign_in_as, coordinator, patient):
     client = sign_in_as(coordinator)
     one_of_each(patient, coordinator.user)
-    small = patient_page_queries(client, patient)
+    small = page_queries(client, patient.get_absolute_url())
     for day in (10, 20):
         one_of_each(patient, coordinator.user, day=day)
-    assert patient_page_queries(client, patient) == small
+    assert page_queries(client, patient.get_absolute_url()) == small
 
 
 def test_patient_page_filters_the_timeline_by_kind(sign_in_as, coordinator, patient):

@@ -150,31 +150,14 @@ def test_a_call_is_a_phone_contact_on_the_timeline_and_the_list_shows_it(sign_in
 
 
 def test_the_last_call_is_the_newest_of_this_register(coordinator, bowel):
-    by = coordinator.user
-    screening_call_record(
-        entry=bowel,
-        outcome="no_answer",
-        duration_minutes=1,
-        by=by,
-        at=datetime(2026, 11, 2, 10, tzinfo=LONDON),
-    )
-    screening_call_record(
-        entry=bowel,
-        outcome="wrong_number",
-        duration_minutes=1,
-        by=by,
-        at=datetime(2026, 11, 9, 10, tzinfo=LONDON),
-    )
-    breast = entry_of(bowel.patient, "breast_screening")
-    screening_call_record(entry=breast, outcome="will_book", duration_minutes=1, by=by)  # another register
+    def call(entry: RecallEntry, outcome: str, at: datetime | None = None) -> None:
+        screening_call_record(entry=entry, outcome=outcome, duration_minutes=1, by=coordinator.user, at=at)
+
+    call(bowel, "no_answer", datetime(2026, 11, 2, 10, tzinfo=LONDON))
+    call(bowel, "wrong_number", datetime(2026, 11, 9, 10, tzinfo=LONDON))
+    call(entry_of(bowel.patient, "breast_screening"), "will_book")  # another register
     # Last year's call is about last year's invitation.
-    screening_call_record(
-        entry=bowel,
-        outcome="will_book",
-        duration_minutes=1,
-        by=by,
-        at=datetime(2026, 3, 30, 10, tzinfo=LONDON),
-    )
+    call(bowel, "will_book", datetime(2026, 3, 30, 10, tzinfo=LONDON))
     row = RecallEntry.objects.with_last_call(since=date(2026, 4, 1)).get(pk=bowel.pk)
     assert (row.last_call_text(), row.last_call_at) == (
         "Wrong number",
@@ -203,17 +186,16 @@ def test_a_bad_call_records_nothing(sign_in_as, coordinator, bowel):
     assert Contact.objects.count() == 0
 
 
-def test_only_screening_entries_take_calls(sign_in_as, coordinator, diabetes_entry):
-    client = sign_in_as(coordinator)
-    url = reverse("recall:screening_contact", args=[diabetes_entry.pk])
-    assert client.get(url).status_code == 404
-    assert client.post(url, {"outcome": "no_answer", "duration_minutes": "2"}).status_code == 404
-    assert Contact.objects.count() == 0
-
-
-def test_an_outsider_gets_404_and_records_nothing(sign_in_as, outsider, bowel):
-    client = sign_in_as(outsider)
-    url = reverse("recall:screening_contact", args=[bowel.pk])
+@pytest.mark.parametrize(
+    ("who", "entry"),
+    [
+        ("coordinator", "diabetes_entry"),  # only screening entries take calls
+        ("outsider", "bowel"),  # a screening entry at another practice
+    ],
+)
+def test_a_non_screening_entry_or_an_outsider_gets_404_and_records_nothing(request, sign_in_as, who, entry):
+    client = sign_in_as(request.getfixturevalue(who))
+    url = reverse("recall:screening_contact", args=[request.getfixturevalue(entry).pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"outcome": "no_answer", "duration_minutes": "2"}).status_code == 404
     assert Contact.objects.count() == 0

@@ -1,5 +1,6 @@
-"""Builders for the report tests' hand-built data sets: one row of each kind a report counts, with the
-dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London) unless given."""
+"""Builders for the report tests' hand-built data sets (and the timeline tests'): one row of each kind a
+report counts, with the dates and values the test says. Times are 10:00 UTC (10:00 or 11:00 in London)
+unless given."""
 
 from datetime import UTC, date, datetime, time
 
@@ -16,10 +17,20 @@ from caseload.models import (
 )
 from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
 from recall.models import RecallEntry, Register
+from reporting.reports.base import FigureRow, ReportResult, Value
 
 
 def at(day: str, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=UTC)
+
+
+def figures(result: ReportResult) -> dict[str, tuple[Value, Value, dict[int, Value]]]:
+    """A report run's figures by key: (the total, the period before's total, per practice)."""
+    return {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
+
+
+def figure(result: ReportResult, key: str) -> FigureRow:
+    return next(row for row in result.figures if row.measure.key == key)
 
 
 def stamp(row, **times: datetime):
@@ -32,8 +43,8 @@ def stamp(row, **times: datetime):
 
 def contact(patient, by, when: str, method: str = "phone", interventions=(), **extra) -> Contact:
     return Contact.objects.create(
-        patient=patient, recorded_by=by, contact_at=at(when), method=method, duration_minutes=20,
-        interventions=list(interventions), **extra,
+        patient=patient, recorded_by=by, contact_at=at(when), method=method,
+        interventions=list(interventions), **{"duration_minutes": 20, **extra},
     )  # fmt: skip
 
 

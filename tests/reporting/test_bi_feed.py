@@ -86,9 +86,9 @@ def test_rates_are_the_computed_figures_with_a_unit():
 @pytest.fixture
 def holder(practice_a, practice_b):
     """A PCN manager at both practices: the token's holder."""
-    person = make_person(practice_a, Role.MANAGER, full_name="Pat Pcn", email="pat@example.test")
-    person.user.memberships.create(practice=practice_b, role=Role.MANAGER)
-    return person
+    return make_person(
+        practice_a, Role.MANAGER, also_at=[practice_b], full_name="Pat Pcn", email="pat@example.test"
+    )
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import at, care_event, plan_version, review
+from tests.reporting.report_data import at, care_event, figure, figures, plan_version, review
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,7 @@ def test_the_7th_working_day_after_christmas_eve_is_7_january():
 def test_care_plan_figures_for_december_with_november_beside_them(plans, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2025, 12), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "agreed": (2, 1, {a: 1, b: 1}),  # x and y's v2; November: the care home resident's
         "reviewed": (1, 0, {a: 1}),
         "overdue_review": (2, 1, {a: 1, b: 1}),  # w and u; at the end of November, y's v1
@@ -86,7 +85,7 @@ def test_care_plan_figures_for_december_with_november_beside_them(plans, practic
         "ehch_late": (2, 0, {a: 1, b: 1}),
         "ehch_still_due": (1, 0, {a: 1, b: 0}),
     }
-    assert next(row for row in result.figures if row.measure.key == "ehch_on_time_percent").change == -67
+    assert figure(result, "ehch_on_time_percent").change == -67
 
 
 @time_machine.travel(TODAY, tick=False)
@@ -106,7 +105,7 @@ def test_the_lists_behind_the_ehch_figures(plans, practice_a, practice_b):
 @time_machine.travel(TODAY, tick=False)
 def test_no_admissions_gives_no_percentage(plans, practice_a):
     result = report_run(report=REPORT, period=month(2025, 10), practice_ids=[practice_a.pk])
-    row = next(row for row in result.figures if row.measure.key == "ehch_on_time_percent")
+    row = figure(result, "ehch_on_time_percent")
     assert (row.total, row.current, row.change) == (None, {}, None)
 
 
@@ -114,3 +113,17 @@ def test_reviews_by_outcome(plans, practice_a, practice_b):
     assert REPORT.measure("reviewed").breakdown("outcome", month(2025, 12), [practice_a.pk, practice_b.pk]) == [
         ("No changes needed: the plan stays as agreed", 1),
     ]  # fmt: skip
+
+
+def test_the_ehch_figures_look_at_the_admissions_once_a_period(
+    plans, practice_a, practice_b, django_assert_num_queries
+):
+    # The plans agreed, the reviews and the admissions each counted in one query for both periods (3),
+    # the plans overdue for review once a period (2), and the EHCH figures from one look at each period's
+    # admissions (two queries a period: 4) rather than a look each (16).
+    with time_machine.travel(TODAY, tick=False), django_assert_num_queries(9):
+        result = report_run(
+            report=REPORT, period=month(2025, 12), practice_ids=[practice_a.pk, practice_b.pk]
+        )
+    got = {row.measure.key: row.total for row in result.figures}
+    assert (got["ehch_admissions"], got["ehch_on_time"], got["ehch_on_time_percent"]) == (4, 1, 33)

@@ -1,6 +1,6 @@
 """The caseload report's figures on a small hand-built data set, and the report machinery under it."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 import time_machine
@@ -11,12 +11,9 @@ from reporting.periods import Period, PeriodKind, last_twelve_months, month, qof
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import CaseloadEpisodeFactory, PatientFactory, UserFactory
+from tests.reporting.report_data import at, figures
 
 pytestmark = pytest.mark.django_db
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 def test_periods_and_the_period_before():
@@ -63,10 +60,6 @@ def caseloads(practice_a, practice_b):
     with time_machine.travel(at("2026-11-20"), tick=False):  # audit rows cannot be back-dated afterwards
         audit(None, "caseload.transfer", [moved.patient_id], user=ann, episode_id=moved.pk)
     return ann, ben
-
-
-def figures(result):
-    return {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
 
 
 def test_caseload_figures_for_november_with_october_beside_them(caseloads, practice_a, practice_b):

@@ -6,7 +6,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import at, contact
+from tests.reporting.report_data import at, contact, figures
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,7 @@ def contacts(practice_a, practice_b):
 def test_contacts_for_november_with_october_beside_them(contacts, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2026, 11), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "contacts": (4, 1, {a: 3, b: 1}),
         "patients": (3, 1, {a: 2, b: 1}),
         "with_interventions": (3, 0, {a: 2, b: 1}),

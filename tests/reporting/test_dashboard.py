@@ -8,11 +8,10 @@ import pytest
 from django.urls import reverse
 
 from caseload.models import CareEvent
-from pcn.models import AuditEvent, Role
+from pcn.models import AuditEvent
 from reporting.periods import last_twelve_months
 from reporting.reports.base import report_run
 from reporting.services.dashboard import HEADLINES, dashboard_figures
-from tests.conftest import make_person
 from tests.factories import CaseloadEpisodeFactory, PatientFactory, UserFactory
 from tests.reporting.report_data import action, at, care_event, contact, item, meeting, plan_version, series
 
@@ -26,13 +25,6 @@ MONTHS = ["Dec 2025", "Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026", "May 2026"
 @pytest.fixture(autouse=True)
 def third_of_december(time_machine):
     time_machine.move_to("2026-12-03 10:00 +0000", tick=False)
-
-
-@pytest.fixture
-def lead_of_both(practice_a, practice_b):
-    person = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Lee Both", email="lee@example.test")
-    person.user.memberships.create(practice=practice_b, role=Role.CLINICAL_LEAD)
-    return person
 
 
 @pytest.fixture

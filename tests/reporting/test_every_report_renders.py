@@ -4,9 +4,10 @@ drill-down, on its data set, in a number of queries that does not grow with the 
 import pytest
 from django.urls import reverse
 
-from pcn.models import AuditEvent, Role
+from pcn.models import AuditEvent
+from reporting.periods import month
 from reporting.reports import REPORTS
-from tests.conftest import make_person
+from reporting.reports.base import Measure, report_run
 from tests.factories import PatientFactory, UserFactory
 from tests.reporting.report_data import contact
 from tests.reporting.test_care_plans_report import plans  # noqa: F401 — the reports' data sets
@@ -41,13 +42,6 @@ def detail_queries(report) -> int:
 PATIENTS_QUERIES = 16
 
 
-@pytest.fixture
-def lead_of_both(practice_a, practice_b):
-    person = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Lee Both", email="lee@example.test")
-    person.user.memberships.create(practice=practice_b, role=Role.CLINICAL_LEAD)
-    return person
-
-
 def test_every_report_has_its_data_set():
     assert set(DATA) == set(REPORTS)
     for report in REPORTS.values():
@@ -73,6 +67,28 @@ def test_the_report_page_and_each_figures_patients_render(
             listed = client.get(reverse("reporting:report_patients", args=[key, measure.key]), query)
         assert listed.status_code == 200, measure.key
     assert AuditEvent.objects.filter(action="report.patients").count() == len(report.measures)
+
+
+@pytest.mark.parametrize("key", list(REPORTS))
+def test_the_figures_counted_together_are_those_counted_one_by_one(request, key, practice_a, practice_b):
+    request.getfixturevalue(DATA[key])
+    report, ids = REPORTS[key], [practice_a.pk, practice_b.pk]
+    period = month(*map(int, MONTH.get(key, "2026-11").split("-")))
+    result = report_run(report=report, period=period, practice_ids=ids)
+    counted = [row for row in result.figures if isinstance(row.measure, Measure)]
+    assert counted
+    for row in counted:
+        measure = row.measure
+        assert (row.current, row.previous) == (
+            measure.counts(period, ids),
+            measure.counts(period.previous(), ids),
+        ), measure.key
+        for b in measure.breakdowns:
+            assert result.breakdown(measure, b.key) == measure.breakdown(b.key, period, ids), (
+                measure.key,
+                b.key,
+            )
+    assert any(row.total for row in counted), "the data set counts something"
 
 
 @pytest.mark.usefixtures("contacts")

@@ -9,7 +9,7 @@ from reporting.periods import Period, PeriodKind, month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import action, at, item, meeting, series
+from tests.reporting.report_data import action, at, figures, item, meeting, series
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,7 @@ def mdts(practice_a, practice_b):
 def test_mdt_figures_for_november_with_october_beside_them(mdts, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2026, 11), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "meetings_held": (2, 1, {a: 2, b: 1}),  # the shared care home MDT once in all
         "patients_discussed": (3, 2, {a: 2, b: 1}),
         "actions_raised": (4, 2, {a: 3, b: 1}),

@@ -30,8 +30,9 @@ LONDON = ZoneInfo("Europe/London")
 @pytest.fixture
 def managers(manager, practice_a, practice_b, coordinator):
     """Mina manages practice A; Max both. The coordinator gets no pack."""
-    both = make_person(practice_a, Role.MANAGER, full_name="Max Both", email="max@example.test")
-    both.user.memberships.create(practice=practice_b, role=Role.MANAGER)
+    both = make_person(
+        practice_a, Role.MANAGER, also_at=[practice_b], full_name="Max Both", email="max@example.test"
+    )
     return manager, both
 
 

@@ -9,7 +9,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import pam
+from tests.reporting.report_data import figures, pam
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,7 @@ def measures(practice_a, practice_b):
 def test_pam_figures_for_november_with_october_beside_them(measures, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2026, 11), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "measured": (6, 1, {a: 4, b: 2}),
         "remeasured": (5, 0, {a: 3, b: 2}),
         "improved": (3, 0, {a: 2, b: 1}),

@@ -83,3 +83,28 @@ def test_a_period_across_1_april_counts_both_qof_years(recall, practice_a, pract
     across = Period(PeriodKind.CUSTOM, date(2026, 3, 15), date(2026, 4, 15))
     assert REPORT.measure("seen").counts(across, [practice_a.pk, practice_b.pk]) == {practice_a.pk: 2}
     assert REPORT.measure("seen").counts(month(2026, 3), [practice_a.pk, practice_b.pk]) == {practice_a.pk: 1}
+
+
+def test_every_figure_this_period_and_before_in_one_query(
+    recall, practice_a, practice_b, django_assert_num_queries
+):
+    ids = [practice_a.pk, practice_b.pk]
+    with django_assert_num_queries(1):
+        result = report_run(report=REPORT, period=month(2026, 4), practice_ids=ids)
+    got = {row.measure.key: (row.total, row.previous_total, row.previous) for row in result.figures}
+    # March 2026 is in the QOF year before: only pa0's diabetes review of 2025/26.
+    assert got["seen"] == (1, 1, {practice_a.pk: 1})
+    assert got["on_register"] == (7, 1, {practice_a.pk: 1})
+    assert got["due"] == (1, 0, {})
+
+
+def test_the_breakdowns_counted_with_the_figures_are_those_counted_one_by_one(recall, practice_a, practice_b):
+    ids, nov = [practice_a.pk, practice_b.pk], month(2026, 11)
+    result = report_run(report=REPORT, period=nov, practice_ids=ids)
+    pairs = [(m, b.key) for m in REPORT.measures for b in m.breakdowns]
+    assert len(pairs) == 9
+    for measure, key in pairs:
+        assert result.breakdown(measure, key) == measure.breakdown(key, nov, ids), (measure.key, key)
+    assert result.breakdown(REPORT.measure("on_register"), "register") == [
+        ("Diabetes (test)", 5), ("Cervical (test)", 2),
+    ]  # fmt: skip

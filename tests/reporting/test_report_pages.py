@@ -6,21 +6,14 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from pcn.models import AuditEvent, Role
-from tests.conftest import make_person
+from pcn.models import AuditEvent
 from tests.factories import CaseloadEpisodeFactory, PatientFactory
-from tests.reporting.test_caseload_report import at, caseloads  # noqa: F401 — the shared data set
+from tests.reporting.report_data import at
+from tests.reporting.test_caseload_report import caseloads  # noqa: F401 — the shared data set
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("caseloads")]
 
 NOVEMBER = {"period": "month", "month": "2026-11"}
-
-
-@pytest.fixture
-def lead_of_both(practice_a, practice_b):
-    person = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Lee Both", email="lee@example.test")
-    person.user.memberships.create(practice=practice_b, role=Role.CLINICAL_LEAD)
-    return person
 
 
 def cells(response, key):

@@ -8,7 +8,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory, UserFactory
-from tests.reporting.report_data import service, signpost, support
+from tests.reporting.report_data import figures, service, signpost, support
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,7 @@ def signposting(practice_a, practice_b):
 def test_signposting_figures_for_november_with_october_beside_them(signposting, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2026, 11), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "signposted": (3, 1, {a: 2, b: 1}),
         "outcomes": (3, 0, {a: 2, b: 1}),
         "support_given": (4, 1, {a: 4}),

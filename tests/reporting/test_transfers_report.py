@@ -7,7 +7,7 @@ from reporting.periods import month
 from reporting.reports import REPORTS
 from reporting.reports.base import report_run
 from tests.factories import PatientFactory
-from tests.reporting.report_data import at, care_event, stamp
+from tests.reporting.report_data import at, care_event, figure, figures, stamp
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +39,13 @@ def transfers(practice_a, practice_b):
 def test_transfer_figures_for_november_with_october_beside_them(transfers, practice_a, practice_b):
     a, b = practice_a.pk, practice_b.pk
     result = report_run(report=REPORT, period=month(2026, 11), practice_ids=[a, b])
-    got = {row.measure.key: (row.total, row.previous_total, row.current) for row in result.figures}
-    assert got == {
+    assert figures(result) == {
         "received": (3, 1, {a: 2, b: 1}),
         "triaged": (3, 0, {a: 2, b: 1}),
         "waiting": (1, 1, {b: 1}),
         "median_hours_to_triage": (24, None, {a: 14, b: 78}),
     }
-    assert next(row for row in result.figures if row.measure.key == "median_hours_to_triage").change is None
+    assert figure(result, "median_hours_to_triage").change is None
 
 
 def test_transfers_by_kind_and_outcome(transfers, practice_a, practice_b):
