@@ -8,30 +8,21 @@ page with one in-process client (Django's test client: the whole request through
 views, queries and templates; no network). Prints median and p95 per page.
 """
 
-import argparse
 import statistics
 import sys
-import time
 
-from django_on_postgres import demo_database, setup_django, signed_in_client
+from django_on_postgres import arguments, demo_django, p95, page_timings, signed_in_client
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-
-    if not setup_django("bench/caseload_pages.py", DEMO_MODE="1", HTTPS="0"):
+    args = arguments(__doc__, runs=30)
+    if not demo_django("bench/caseload_pages.py", args.patients):
         return 2
     from django.db import connection
 
     from caseload.models import CaseloadEpisode, Patient
     from caseload.services.episodes import episodes_open
     from pcn.models import User
-
-    if not demo_database(args.patients):
-        return 2
 
     coordinator = User.objects.get(email="coordinator@demo.pcn.test")
     manager = User.objects.get(email="manager@demo.pcn.test")
@@ -68,18 +59,9 @@ def main() -> int:
     worst = 0.0
     clients = {user.pk: client_for(user) for user in (manager, coordinator)}
     for label, user, url in cases:
-        client = clients[user.pk]
-        assert client.get(url).status_code == 200, url  # warm up, and check it works
-        timings = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        timings.sort()
-        p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-        worst = max(worst, p95)
-        print(f"{label:<52}{statistics.median(timings):>10.1f}{p95:>9.1f}")
+        timings = page_timings(clients[user.pk], url, args.runs)
+        worst = max(worst, p95(timings))
+        print(f"{label:<52}{statistics.median(timings):>10.1f}{p95(timings):>9.1f}")
     print(f"worst p95: {worst:.1f} ms (target < 150 ms): {'met' if worst < 150 else 'NOT MET'}")
     return 0
 

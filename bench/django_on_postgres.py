@@ -1,10 +1,23 @@
-"""What every benchmark does first: refuse a database other than PostgreSQL, then set Django up."""
+"""What every benchmark does first: read its command line, refuse a database other than PostgreSQL, then
+set Django up (on the demo PCN for most); and how the page benchmarks time a page."""
 
+import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import django
+
+
+def arguments(doc: str, **options: int) -> argparse.Namespace:
+    """The benchmark's command line: the first line of its docstring as the description, --patients (the
+    demo PCN's size, 100,000 unless given) and its own whole-number options with their defaults
+    (`runs=30`: --runs, 30 unless given)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in {"patients": 100_000, **options}.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    return parser.parse_args()
 
 
 def setup_django(script: str, **environ: str) -> bool:
@@ -23,7 +36,6 @@ def setup_django(script: str, **environ: str) -> bool:
 def demo_database(patients: int) -> bool:
     """The bench database migrated and holding the demo PCN with `patients` patients (seeded when it holds
     another number). False, having said why, when it cannot be reseeded (audit rows are append-only)."""
-    import time
     from io import StringIO
 
     from django.conf import settings
@@ -50,6 +62,30 @@ def demo_database(patients: int) -> bool:
             cursor.execute("VACUUM ANALYZE")
         print(f"Seeded {patients:,} patients (and analysed) in {time.perf_counter() - started:.1f} s")
     return True
+
+
+def demo_django(script: str, patients: int) -> bool:
+    """Django set up in demo mode (plain HTTP, as the test client speaks) on the bench database holding
+    the demo PCN with `patients` patients. False, having said why, when it cannot be."""
+    return setup_django(script, DEMO_MODE="1", HTTPS="0") and demo_database(patients)
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile: the value 95% of the (sorted) values are at or below."""
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def page_timings(client: object, url: str, runs: int) -> list[float]:
+    """Milliseconds of each of `runs` GETs of `url` (each answered 200), after one that warms up."""
+    assert client.get(url).status_code == 200, url  # type: ignore[attr-defined]
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)  # type: ignore[attr-defined]
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, url
+    return timings
 
 
 def signed_in_client(user: object) -> object:

@@ -19,7 +19,6 @@ and the process's peak memory (target < 512 MB). The year's invitations, batches
 removed first, not afterwards.
 """
 
-import argparse
 import csv
 import io
 import resource
@@ -29,17 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from django_on_postgres import demo_database, setup_django, signed_in_client
+from django_on_postgres import arguments, demo_django, p95, page_timings, signed_in_client
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    if not setup_django("bench/recall.py", DEMO_MODE="1", HTTPS="0"):
+    args = arguments(__doc__, repeats=3, batch=5000, runs=30)
+    if not demo_django("bench/recall.py", args.patients):
         return 2
     from django.db import connection, transaction
     from django.urls import NoReverseMatch, reverse
@@ -53,8 +47,6 @@ def main() -> int:
     from recall.services.reconcile import recall_dates_import
     from recall.services.years import recall_year_build
 
-    if not demo_database(args.patients):
-        return 2
     today = timezone.localdate()
     year = qof_year(today)
     manager = User.objects.get(email="manager@demo.pcn.test")
@@ -201,22 +193,16 @@ def main() -> int:
             user = User.objects.get(email=email)
             client = signed_in_client(user)
             for query in ("", "?register=1"):
-                assert client.get(url + query).status_code == 200
-                timings = []
-                for _ in range(args.runs):
-                    started = time.perf_counter()
-                    assert client.get(url + query).status_code == 200
-                    timings.append((time.perf_counter() - started) * 1000)
-                timings.sort()
-                p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
+                timings = page_timings(client, url + query, args.runs)
+                slowest = p95(timings)
                 verdict = (
-                    f"target ≤ {target} ms: {'met' if p95 <= target else 'NOT MET'}"
+                    f"target ≤ {target} ms: {'met' if slowest <= target else 'NOT MET'}"
                     if target
                     else "no target"
                 )
                 print(
                     f"  {email.split('@')[0]:<12} {url + query:<22} median {statistics.median(timings):6.1f} ms, "
-                    f"p95 {p95:6.1f} ms ({verdict})"
+                    f"p95 {slowest:6.1f} ms ({verdict})"
                 )
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

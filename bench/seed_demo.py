@@ -6,21 +6,15 @@ Seeds into the configured database, replacing its patients (DEMO_MODE is turned 
 The time includes deleting the previous demo data.
 """
 
-import argparse
 import sys
 import time
 from io import StringIO
 
-from django_on_postgres import setup_django
+from django_on_postgres import arguments, setup_django
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--practices", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-
+    args = arguments(__doc__, practices=3, seed=1)
     if not setup_django("bench/seed_demo.py", DEMO_MODE="1"):  # seed_demo refuses without DEMO_MODE
         return 2
     from django.core.management import call_command

@@ -41,3 +41,8 @@ def audit(
             AuditEventPatient(event=event, patient_id=pid) for pid in sorted(patient_ids)
         )
     return event
+
+
+def audit_by(user: Any, action: str, patients: Iterable[Any] = (), **detail: Any) -> AuditEvent:
+    """The audit event of a service: done by `user`, outside any request (services take none)."""
+    return audit(None, action, patients, user=user, **detail)

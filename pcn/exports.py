@@ -13,7 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -133,3 +136,10 @@ def xlsx_download(
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def back_to_filters(request: HttpRequest, page: str) -> HttpResponse:
+    """A download asked for with filters in error: back to its page (`page`, a URL name) with the same
+    filters, where the form says what to correct."""
+    messages.error(request, "Correct the filters before downloading.")
+    return redirect(reverse(page) + "?" + request.GET.urlencode())

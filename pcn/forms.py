@@ -1,7 +1,10 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from pcn.models import User
@@ -54,6 +57,42 @@ def model_choice_field(
         error_messages={"required": if_blank},
         **kwargs,
     )
+
+
+def notes_field(*, rows: int = 3, **kwargs: Any) -> forms.CharField:
+    """Optional free-text notes, in a box `rows` lines high."""
+    return forms.CharField(
+        label="Notes", required=False, widget=forms.Textarea(attrs={"rows": rows}), **kwargs
+    )
+
+
+def minutes_field(what: str, *, most: int, most_said: str = "", **kwargs: Any) -> forms.IntegerField:
+    """How long `what` ("the call") took, in whole minutes from 1 to `most`; `most_said` is how the limit
+    is put in its error ("600 minutes (10 hours)"), `most` minutes unless given."""
+    return forms.IntegerField(
+        label="Duration in minutes",
+        min_value=1,
+        max_value=most,
+        widget=forms.NumberInput(attrs={"class": "nhsuk-input--width-4", "inputmode": "numeric"}),
+        error_messages={
+            "required": f"Enter how long {what} took, in minutes",
+            "invalid": "Duration must be a whole number of minutes",
+            "min_value": "Duration must be at least 1 minute",
+            "max_value": f"Duration must be {most_said or f'{most} minutes'} or less",
+        },
+        **kwargs,
+    )
+
+
+@contextmanager
+def refusal_shown_on(form: forms.BaseForm, field: str | None = None) -> Iterator[None]:
+    """A service's refusal (ValidationError) in the block becomes the form's own error, shown above its
+    fields (or `field`'s error, beside it), and the block stops there: the view goes on to show the form
+    again. The block is the service call and what follows its success (message, redirect)."""
+    try:
+        yield
+    except ValidationError as error:
+        form.add_error(field, error)
 
 
 class SignInForm(AuthenticationForm):

@@ -111,6 +111,18 @@ def validate_nhs_number(value: str) -> None:
         )
 
 
+def nhs_number_problem(value: str) -> str:
+    """What is wrong with `value` as an NHS number, as a file's error report says it ("the NHS number is
+    missing", or validate_nhs_number's message); "" when it is a valid one."""
+    if not value:
+        return "the NHS number is missing"
+    try:
+        validate_nhs_number(value)
+    except ValidationError as error:
+        return error.messages[0]
+    return ""
+
+
 class NHSNumberFormField(forms.CharField):
     """Accepts '999 000 0018', '999-000-0018' or '9990000018'; cleans to ten digits."""
 

@@ -7,7 +7,7 @@
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from pcn.sessions import end_sessions_for
 
@@ -21,7 +21,7 @@ def user_deactivate(*, user: User, by: User | None) -> int:
         user.is_active = False
         user.save(update_fields=["is_active"])
     ended = end_sessions_for(user.pk)
-    audit(None, "account.deactivate", user=by, target_user_id=user.pk, sessions_ended=ended)
+    audit_by(by, "account.deactivate", target_user_id=user.pk, sessions_ended=ended)
     return ended
 
 
@@ -38,5 +38,5 @@ def totp_device_confirm(*, device: TOTPDevice) -> TOTPDevice:
     """Mark the device confirmed once the user has entered a right code from it."""
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit(None, "account.two_factor_enrol", user=device.user)
+    audit_by(device.user, "account.two_factor_enrol")
     return device

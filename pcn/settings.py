@@ -8,8 +8,10 @@ DATABASE_URL (PostgreSQL) and REDIS_URL, and leaves DEBUG off. The README lists 
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +35,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def daily_at(task: str, *, hour: int, minute: int) -> dict[str, Any]:
+    """A Celery beat entry: `task` once a day at hour:minute, London time (CELERY_TIMEZONE)."""
+    return {"task": task, "schedule": crontab(hour=hour, minute=minute)}
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -340,26 +347,17 @@ SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 # the (M+1)th chase on, the series' chair is copied. Both are local choices, not national guidance.
 MDT_CHASE_INTERVAL_DAYS = max(1, env_int("MDT_CHASE_INTERVAL_DAYS", 7))
 MDT_CHASE_ESCALATE_AFTER = max(1, env_int("MDT_CHASE_ESCALATE_AFTER", 3))
-from celery.schedules import crontab  # noqa: E402 (used by this schedule only)
-
-CELERY_BEAT_SCHEDULE["mdt-action-chase"] = {
-    "task": "mdt.tasks.actions_chase_task",
-    # Daily, in the morning (CELERY_TIMEZONE is Europe/London); a second run that day sends nothing.
-    "schedule": crontab(hour=7, minute=30),
-}
+# Daily, in the morning; a second run that day sends nothing.
+CELERY_BEAT_SCHEDULE["mdt-action-chase"] = daily_at("mdt.tasks.actions_chase_task", hour=7, minute=30)
 
 # Care plan reviews: each agreed plan whose review date has come gets one review task (safe to rerun).
-CELERY_BEAT_SCHEDULE["careplans-reviews-sweep"] = {
-    "task": "careplans.tasks.care_plan_reviews_sweep_task",
-    "schedule": crontab(hour=6, minute=45),
-}
+CELERY_BEAT_SCHEDULE["careplans-reviews-sweep"] = daily_at(
+    "careplans.tasks.care_plan_reviews_sweep_task", hour=6, minute=45
+)
 
 # Call/recall: each night the current QOF year's entries are made and kept in step (on 1 April, the
 # new year's); the sweep is idempotent.
-CELERY_BEAT_SCHEDULE["recall-sweep"] = {
-    "task": "recall.tasks.recall_sweep_task",
-    "schedule": crontab(hour=2, minute=30),
-}
+CELERY_BEAT_SCHEDULE["recall-sweep"] = daily_at("recall.tasks.recall_sweep_task", hour=2, minute=30)
 
 # --- Logging: no patient data in logs; who saw what is the AuditEvent's job. -------------------------
 LOGGING = {
@@ -386,19 +384,17 @@ REPORTING_EXPORT_BACKGROUND_ROWS = env_int("REPORTING_EXPORT_BACKGROUND_ROWS", 5
 # Made downloads (their files hold patients' details) are deleted this many days after being made; the
 # row is kept, marked expired, so that its page says to make it again. Swept daily.
 REPORTING_EXPORT_KEEP_DAYS = max(1, env_int("REPORTING_EXPORT_KEEP_DAYS", 7))
-CELERY_BEAT_SCHEDULE["reporting-exports-expire"] = {
-    "task": "reporting.tasks.report_exports_expire_task",
-    "schedule": crontab(hour=3, minute=15),
-}
+CELERY_BEAT_SCHEDULE["reporting-exports-expire"] = daily_at(
+    "reporting.tasks.report_exports_expire_task", hour=3, minute=15
+)
 # The reports in the monthly PCN pack (keys of reporting.reports.REPORTS), in order.
 REPORTING_MONTHLY_PACK_REPORTS = env_list(
     "REPORTING_MONTHLY_PACK_REPORTS", ["caseload", "care_plans", "mdt", "recall"]
 )
 # Daily; the task acts only on the first working day of the month (pcn.working_days), each manager once.
-CELERY_BEAT_SCHEDULE["reporting-monthly-pack"] = {
-    "task": "reporting.tasks.monthly_pack_task",
-    "schedule": crontab(hour=7, minute=0),
-}
+CELERY_BEAT_SCHEDULE["reporting-monthly-pack"] = daily_at(
+    "reporting.tasks.monthly_pack_task", hour=7, minute=0
+)
 # Tries of one manager's monthly pack before the hourly retry gives up (each try that fails is logged).
 REPORTING_MONTHLY_PACK_TRIES = max(1, env_int("REPORTING_MONTHLY_PACK_TRIES", 6))
 # Hourly: a manager's pack that could not be made or sent (its delivery row unsent) is tried again, on
@@ -411,10 +407,9 @@ CELERY_BEAT_SCHEDULE["reporting-monthly-pack-retry"] = {
 # --- Reporting: saved searches ------------------------------------------------------------------------
 # Daily: each weekly saved search due (a week since its last scheduled run) is run in its owner's scope and
 # the owner emailed the count; a second run that day finds nothing due (reporting.services.saved_searches).
-CELERY_BEAT_SCHEDULE["reporting-saved-searches-weekly"] = {
-    "task": "reporting.tasks.saved_searches_run_due_task",
-    "schedule": crontab(hour=7, minute=0),
-}
+CELERY_BEAT_SCHEDULE["reporting-saved-searches-weekly"] = daily_at(
+    "reporting.tasks.saved_searches_run_due_task", hour=7, minute=0
+)
 
 # --- Reporting: data quality and the BI feed (reporting.services.data_quality, .bi_feed) ----------------
 # Small numbers on the BI feed, as NHS England's published statistics treat them: a count from 1 to

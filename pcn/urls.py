@@ -41,3 +41,5 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "pcn.views.server_error_view"  # a database that cannot be reached answers 503, not 500

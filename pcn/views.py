@@ -1,6 +1,7 @@
 """Sign-in with two-factor authentication, and the administrator's audit pages."""
 
 import csv
+import sys
 from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -8,8 +9,10 @@ from urllib.parse import urlencode
 import segno
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -183,3 +186,16 @@ def _export_row(event: AuditEvent, nhs_numbers: list[str]) -> list[str]:
         event.ip_address or "",
         event.path,
     ]
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    """The 500 handler. When the database cannot be reached (it is restarting, or the connection was
+    lost) the page says the service is unavailable for a moment — 503 with Retry-After — rather than
+    that something broke; the next request reconnects (CONN_HEALTH_CHECKS), no process restart needed.
+    Rendered without a request or context processors: the failure may be in them."""
+    failure = sys.exc_info()[1]
+    if isinstance(failure, OperationalError | InterfaceError):
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = "30"
+        return response
+    return HttpResponseServerError(loader.render_to_string("500.html"))

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from careplans.models import CarePlanReview, CarePlanVersion
-from pcn.forms import date_field, radio_field
+from pcn.forms import date_field, notes_field, radio_field
 from pcn.models import Role, User
 
 
@@ -30,9 +30,7 @@ class ReviewForm(forms.Form):
         "Next review date",
         help_text="Needed when the plan stays as agreed. A new version gets its review date when it is agreed.",
     )
-    notes = forms.CharField(
-        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    notes = notes_field(max_length=5000)
 
     def __init__(self, *args: Any, version: CarePlanVersion, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from careplans.models import DecisionAid, DecisionAidOffer
 from caseload.models import Patient
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -23,7 +23,7 @@ def decision_aid_offer_record(
         patient=patient, aid=aid, decision=decision, offered_on=offered_on, offered_by=by,
         what_matters=what_matters, questions=questions, outcome=outcome,
     )  # fmt: skip
-    audit(None, "decision_aid.offer", [patient], user=by, offer_id=offer.pk, aid_id=aid.pk)
+    audit_by(by, "decision_aid.offer", [patient], offer_id=offer.pk, aid_id=aid.pk)
     return offer
 
 
@@ -41,5 +41,5 @@ def decision_aid_offer_update(*, offer: DecisionAidOffer, by: User, **values: An
             setattr(offer, key, values[key])
     offer.updated_by = by
     offer.save()
-    audit(None, "decision_aid.offer_update", [offer.patient_id], user=by, offer_id=offer.pk, changed=changed)
+    audit_by(by, "decision_aid.offer_update", [offer.patient_id], offer_id=offer.pk, changed=changed)
     return offer

@@ -3,7 +3,6 @@ later, what came of the conversation. The offers show in the care plan's shared 
 and on the patient timeline."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from careplans.models import DecisionAidOffer
 from careplans.services.decision_aids import decision_aid_offer_record, decision_aid_offer_update
 from caseload.views.patients import patient_for
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, permission_required
 
 
@@ -22,11 +22,8 @@ def decision_aid_offer_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = DecisionAidOfferForm(data, initial={"offered_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             offer = decision_aid_offer_record(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"Decision aid offered: {offer.aid.title}.")
             return redirect(patient)
     audit(request, "decision_aid.offer_form", [patient])
@@ -41,11 +38,8 @@ def decision_aid_offer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = DecisionAidOfferForm(data, initial=offer_initial(offer), offer=offer)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             decision_aid_offer_update(offer=offer, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"Decision aid offer saved: {offer.aid.title}.")
             return redirect(offer.patient)
     audit(request, "decision_aid.offer_view", [offer.patient_id], offer_id=offer.pk)

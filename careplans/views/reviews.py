@@ -5,7 +5,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,6 +14,7 @@ from careplans.models import CarePlanVersion
 from careplans.services.reviews import REVIEWS_DUE_AHEAD_DAYS, care_plan_review
 from caseload.models import Patient
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.models import Role, User
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
@@ -76,11 +76,8 @@ def review_view(request: HttpRequest, pk: int) -> HttpResponse:
     post = request.POST if request.method == "POST" else None
     form = ReviewForm(post, version=version, initial={"reviewed_on": timezone.localdate()})
     if post is not None and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             _, draft = care_plan_review(version=version, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             return _review_recorded(request, version, patient, draft=draft, data=form.cleaned_data)
     audit(request, "careplan.review_form", [patient], version_id=version.pk)
     return render(request, "careplans/review.html", {"version": version, "patient": patient, "form": form})

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from caseload.forms.episodes import coordinators_for
 from caseload.models import CareEvent, Contact, Patient
-from pcn.forms import date_field, model_choice_field, radio_field
+from pcn.forms import date_field, model_choice_field, notes_field, radio_field
 from pcn.models import User
 from pcn.nhs_number import normalise
 
@@ -94,9 +94,7 @@ class TriageContactForm(forms.Form):
             "invalid": "Enter the duration as a whole number of minutes",
         },
     )
-    notes = forms.CharField(
-        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    notes = notes_field(max_length=5000)
 
     def service_kwargs(self) -> dict[str, Any]:
         """What care_event_triage takes from the form."""
@@ -112,9 +110,7 @@ class TriageTaskForm(forms.Form):
         if_blank="Choose who will do the task",
     )
     due_on = date_field("Due", if_blank="Enter when the task is due")
-    notes = forms.CharField(
-        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    notes = notes_field(rows=2, max_length=5000)
 
     def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

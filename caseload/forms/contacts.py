@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from caseload.codes import CONTACT_INTERVENTIONS
 from caseload.models import Contact
-from pcn.forms import date_field, radio_field
+from pcn.forms import date_field, minutes_field, notes_field, radio_field
 
 
 def intervention_choices() -> list[tuple[str, str]]:
@@ -34,18 +34,7 @@ class ContactForm(forms.Form):
         initial=Contact.WithWhom.PATIENT,
         if_blank="Select who the contact was with",
     )
-    duration_minutes = forms.IntegerField(
-        label="Duration in minutes",
-        min_value=1,
-        max_value=600,
-        widget=forms.NumberInput(attrs={"class": "nhsuk-input--width-4", "inputmode": "numeric"}),
-        error_messages={
-            "required": "Enter how long the contact took, in minutes",
-            "invalid": "Duration must be a whole number of minutes",
-            "min_value": "Duration must be at least 1 minute",
-            "max_value": "Duration must be 600 minutes (10 hours) or less",
-        },
-    )
+    duration_minutes = minutes_field("the contact", most=600, most_said="600 minutes (10 hours)")
     interventions = forms.MultipleChoiceField(
         label="Interventions",
         required=False,
@@ -54,7 +43,7 @@ class ContactForm(forms.Form):
         help_text="Those marked “coded” go to the coding export for the GP record. The others have no "
         "SNOMED CT id in the product yet, so they are kept on the contact only.",
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    notes = notes_field(rows=4)
     outcome = forms.CharField(label="Outcome", required=False, max_length=300)
     next_contact_due = date_field(
         "Next contact due", help_text="Shown on the caseload; leave blank if no further contact is planned."

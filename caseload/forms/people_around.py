@@ -7,7 +7,7 @@ from django import forms
 
 from caseload.forms.signposting import not_in_future
 from caseload.models import PersonAround
-from pcn.forms import date_field, radio_field
+from pcn.forms import date_field, notes_field, radio_field
 
 
 class PersonAroundForm(forms.Form):
@@ -40,9 +40,7 @@ class PersonAroundForm(forms.Form):
     consent_recorded_on = date_field(
         "Date the person agreed", help_text="Needed when they may receive information."
     )
-    notes = forms.CharField(
-        label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    notes = notes_field(max_length=5000)
 
     def clean_consent_recorded_on(self) -> date | None:
         value = self.cleaned_data["consent_recorded_on"]

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from caseload.models import Service, Signposting, SupportGiven
-from pcn.forms import date_field, model_choice_field, radio_field
+from pcn.forms import date_field, model_choice_field, notes_field, radio_field
 
 
 def not_in_future(value: date | None, what: str) -> None:
@@ -23,7 +23,7 @@ class SignpostingForm(forms.Form):
         if_blank="Choose the service the patient was signposted to",
     )
     signposted_on = date_field("Date signposted", if_blank="Enter the date they were signposted")
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = notes_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,7 +63,7 @@ class SignpostingOutcomeForm(forms.Form):
 class SupportForm(forms.Form):
     kind = radio_field("Support given", SupportGiven.Kind.choices, if_blank="Select the support given")
     given_on = date_field("Date", if_blank="Enter the date the support was given")
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = notes_field()
 
     def clean_given_on(self) -> date:
         value = self.cleaned_data["given_on"]

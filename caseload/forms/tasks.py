@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from caseload.filters import FilterForm
 from caseload.models import Patient
-from pcn.forms import date_field, model_choice_field
+from pcn.forms import date_field, model_choice_field, notes_field
 from pcn.models import Role, User
 
 PATIENT_ROLES = (Role.COORDINATOR, Role.CLINICAL_LEAD, Role.MANAGER)
@@ -32,7 +32,7 @@ class TaskForm(forms.Form):
         "Owner", User.objects.none(), empty_label="Choose who will do it", if_blank="Choose who will do it"
     )
     due_on = date_field("Due", if_blank="Enter the date the task is due")
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = notes_field()
 
     def __init__(self, *args: Any, patient: Patient, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -59,7 +59,7 @@ from caseload.services.import_files import (
 from caseload.services.patients import mdt_series_for
 from caseload.services.tasks import task_create
 from caseload.services.uploads import path_sha256, report_store, upload_delete, upload_store
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from pcn.nhs_number import format_nhs_number
 from pcn.working_days import add_working_days
@@ -114,7 +114,7 @@ def care_event_record(
     event = CareEvent.objects.create(
         patient=patient, **key, summary=summary, source=CareEvent.Source.MANUAL, created_by=by
     )
-    audit(None, "care_event.record", [patient], user=by, care_event_id=event.pk, kind=kind)
+    audit_by(by, "care_event.record", [patient], care_event_id=event.pk, kind=kind)
     discharge_follow_up_ensure(event=event, owner=by, by=by)
     return event
 
@@ -183,8 +183,8 @@ def care_event_triage(
     follow_up = discharge_follow_up_ensure(event=locked, owner=by, by=by)
     for name in ("outcome", "outcome_note", "triaged_at", "triaged_by"):
         setattr(event, name, getattr(locked, name))
-    audit(
-        None, "care_event.triage", [locked.patient_id], user=by, care_event_id=locked.pk, outcome=outcome,
+    audit_by(
+        by, "care_event.triage", [locked.patient_id], care_event_id=locked.pk, outcome=outcome,
         follow_up_task_id=getattr(follow_up, "pk", None), **detail,
     )  # fmt: skip
     return event
@@ -205,8 +205,8 @@ def care_event_resolve(*, event: Any, patient: Patient | None, note: str = "", b
     locked.save(update_fields=["patient", "resolved_at", "resolved_by", "resolution_note"])
     for name in ("patient", "resolved_at", "resolved_by", "resolution_note"):
         setattr(event, name, getattr(locked, name))
-    audit(
-        None, "care_event.resolve", [patient] if patient else [], user=by, care_event_id=locked.pk,
+    audit_by(
+        by, "care_event.resolve", [patient] if patient else [], care_event_id=locked.pk,
         matched=patient is not None,
     )  # fmt: skip
     if patient is not None:
@@ -495,10 +495,9 @@ def care_event_feed_upload(*, upload: UploadedFile, by: User) -> ImportBatch:
             _care_event_feed_report(batch, feed, counts)
             batch.status = ImportBatch.Status.CHECKED
             batch.save()
-            audit(
-                None,
+            audit_by(
+                by,
                 "care_event_feed.preview",
-                user=by,
                 batch_id=batch.pk,
                 counts=counts,
                 patient_list="not listed: nothing was written",
@@ -583,8 +582,8 @@ def _care_event_feed_write(
     created = list(CareEvent.objects.filter(batch=batch).select_related("patient"))
     for event in created:
         discharge_follow_up_ensure(event=event, owner=None, by=by)
-    audit(
-        None, "care_event_feed.import", [e.patient_id for e in created if e.patient_id], user=by,
+    audit_by(
+        by, "care_event_feed.import", [e.patient_id for e in created if e.patient_id],
         batch_id=batch.pk, counts=counts,
     )  # fmt: skip
     upload_delete(batch)

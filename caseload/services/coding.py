@@ -11,7 +11,7 @@ from caseload.models import (
     CodingEntry,
     Patient,
 )
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -52,5 +52,5 @@ def coding_entries_mark_entered(*, entries: Any, by: User) -> int:
     patient_ids = set(to_mark.values_list("patient_id", flat=True))
     marked = to_mark.update(entered_at=timezone.now(), entered_by=by)
     if marked:
-        audit(None, "coding.mark_entered", patient_ids, user=by, rows=marked)
+        audit_by(by, "coding.mark_entered", patient_ids, rows=marked)
     return marked

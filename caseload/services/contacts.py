@@ -21,7 +21,7 @@ from caseload.models import (
     Patient,
 )
 from caseload.services.coding import coding_entry_record
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -74,5 +74,5 @@ def contact_record(
             coding_entry_record(
                 patient=patient, coded_on=coded_on, code=code, recorded_by=by, source=f"contact:{contact.pk}"
             )
-    audit(None, "contact.record", [patient], user=by, contact_id=contact.pk, method=method)
+    audit_by(by, "contact.record", [patient], contact_id=contact.pk, method=method)
     return contact

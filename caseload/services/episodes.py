@@ -10,7 +10,7 @@ from caseload.models import (
     CaseloadEpisode,
     Patient,
 )
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import Membership, Role, User
 
 
@@ -54,8 +54,8 @@ def episodes_open(
         if p.pk not in already
     )
     if episodes:
-        audit(
-            None, "caseload.open", [e.patient_id for e in episodes], user=by,
+        audit_by(
+            by, "caseload.open", [e.patient_id for e in episodes],
             coordinator_id=coordinator.pk, reason=reason,
         )  # fmt: skip
     return episodes, skipped
@@ -71,14 +71,8 @@ def episode_transfer(*, episode: CaseloadEpisode, to: User, by: User) -> Caseloa
     previous = episode.coordinator_id
     episode.coordinator = to
     episode.save(update_fields=["coordinator", "updated_at"])
-    audit(
-        None,
-        "caseload.transfer",
-        [episode.patient_id],
-        user=by,
-        episode_id=episode.pk,
-        from_id=previous,
-        to_id=to.pk,
+    audit_by(
+        by, "caseload.transfer", [episode.patient_id], episode_id=episode.pk, from_id=previous, to_id=to.pk
     )
     return episode
 
@@ -95,5 +89,5 @@ def episode_close(*, episode: CaseloadEpisode, reason: str, note: str = "", by: 
     episode.save(
         update_fields=["status", "closed_at", "closed_by", "close_reason", "close_note", "updated_at"]
     )
-    audit(None, "caseload.close", [episode.patient_id], user=by, episode_id=episode.pk, reason=reason)
+    audit_by(by, "caseload.close", [episode.patient_id], episode_id=episode.pk, reason=reason)
     return episode

@@ -46,12 +46,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from django.core.exceptions import ValidationError
 from openpyxl import load_workbook
 
 from caseload.models import LTC_LABELS, ImportProfile, LongTermCondition, efi_category
 from pcn.exports import csv_safe
-from pcn.nhs_number import format_nhs_number, is_impossible_chi_date, normalise, validate_nhs_number
+from pcn.nhs_number import format_nhs_number, is_impossible_chi_date, nhs_number_problem, normalise
 
 # --- The fields a column can map to --------------------------------------------------------------
 
@@ -503,13 +502,8 @@ def _nhs_number(text: str) -> str:
             check = 0
         if check == d[9] and (digits > "3112999999" or not is_impossible_chi_date(digits)):
             return digits
-    if not text:
-        raise _Invalid("the NHS number is missing")
-    try:
-        validate_nhs_number(text)
-    except ValidationError as error:
-        raise _Invalid(error.messages[0]) from None
-    raise _Invalid("This is not a valid NHS number.")  # pragma: no cover — validate_nhs_number agrees
+    # validate_nhs_number agrees with the check above: a number that failed it has a problem to report.
+    raise _Invalid(nhs_number_problem(text) or "This is not a valid NHS number.")
 
 
 _CONDITIONS_CACHE: dict[str, int] = {}

@@ -14,7 +14,7 @@ from caseload.models import (
 )
 from caseload.services.uploads import upload_delete, upload_store
 from caseload.tasks import population_import_preview_task, population_import_run_task
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -65,5 +65,5 @@ def population_import_cancel(*, batch: ImportBatch, by: User) -> ImportBatch:
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "finished_at"])
     upload_delete(batch)
-    audit(None, "population.import_cancel", user=by, batch_id=batch.pk, profile=batch.source)
+    audit_by(by, "population.import_cancel", batch_id=batch.pk, profile=batch.source)
     return batch

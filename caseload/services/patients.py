@@ -13,7 +13,7 @@ from caseload.models import (
     Patient,
     ltc_labels,
 )
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import Practice, User
 from pcn.nhs_number import format_nhs_number
 
@@ -61,7 +61,7 @@ def patient_care_home_set(*, patient: Patient, care_home: Any, moved_in_on: date
         locked.care_home, locked.care_home_since = None, None
         locked.save(update_fields=["care_home", "care_home_since", "updated_at"])
         patient.care_home, patient.care_home_since = None, None
-        audit(None, "patient.care_home", [patient], user=by, care_home_id=None)
+        audit_by(by, "patient.care_home", [patient], care_home_id=None)
         return None
     if care_home.practice_id != locked.practice_id:
         raise ValidationError("Choose a care home aligned to the patient's practice.", code="practice")
@@ -86,8 +86,8 @@ def patient_care_home_set(*, patient: Patient, care_home: Any, moved_in_on: date
             source=CareEvent.Source.MANUAL, created_by=by, triaged_at=now, triaged_by=by,
             outcome=CareEvent.Outcome.ACKNOWLEDGED,
         )  # fmt: skip
-    audit(
-        None, "patient.care_home", [patient], user=by, care_home_id=care_home.pk,
+    audit_by(
+        by, "patient.care_home", [patient], care_home_id=care_home.pk,
         moved_in_on=moved_in_on.isoformat(), care_event_id=event.pk if event else None,
     )  # fmt: skip
     return event

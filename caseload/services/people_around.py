@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from caseload.models import Patient, PersonAround
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 FIELDS = (
@@ -40,7 +40,7 @@ def person_around_add(*, patient: Patient, by: User, **values: Any) -> PersonAro
     values = {k: v for k, v in values.items() if k in FIELDS}
     _check(patient=patient, values=values)
     person = PersonAround.objects.create(patient=patient, created_by=by, **values)
-    audit(None, "person_around.add", [patient], user=by, person_id=person.pk, **_flags(person))
+    audit_by(by, "person_around.add", [patient], person_id=person.pk, **_flags(person))
     return person
 
 
@@ -53,11 +53,10 @@ def person_around_update(*, person: PersonAround, by: User, **values: Any) -> Pe
         setattr(person, key, value)
     person.updated_by = by
     person.save()
-    audit(
-        None,
+    audit_by(
+        by,
         "person_around.update",
         [person.patient_id],
-        user=by,
         person_id=person.pk,
         changed=changed,
         **_flags(person),
@@ -68,8 +67,8 @@ def person_around_update(*, person: PersonAround, by: User, **values: Any) -> Pe
 @transaction.atomic
 def person_around_remove(*, person: PersonAround, by: User) -> None:
     """Removed for good (they are no longer around the person); the audit trail keeps who they were."""
-    audit(
-        None, "person_around.remove", [person.patient_id], user=by, person_id=person.pk, name=person.name,
+    audit_by(
+        by, "person_around.remove", [person.patient_id], person_id=person.pk, name=person.name,
         relationship=person.relationship,
     )  # fmt: skip
     person.delete()

@@ -21,7 +21,7 @@ from caseload.models import (
 from caseload.services.care_events import care_event_triage
 from caseload.services.episodes import episodes_open
 from caseload.services.patients import mdt_series_for
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -58,7 +58,7 @@ def referral_create(
         criteria=referral_criteria_answers(referral_type=referral_type, met_ids=criteria_met_ids),
         created_by=by,
     )  # fmt: skip
-    audit(None, "referral.create", [patient], user=by, referral_id=referral.pk, type=referral_type.name)
+    audit_by(by, "referral.create", [patient], referral_id=referral.pk, type=referral_type.name)
     if care_event is not None:
         care_event_triage(
             event=care_event, outcome=CareEvent.Outcome.REFERRED, note=f"Referral {referral.pk}", by=by
@@ -99,8 +99,8 @@ def referral_accept(*, referral: Any, coordinator: User, by: User) -> Any:
     )
     locked.episode = opened[0] if opened else CaseloadEpisode.objects.open().get(patient=patient)
     _referral_decided(referral, locked, status=Referral.Status.ACCEPTED, by=by, fields=["episode"])
-    audit(
-        None, "referral.accept", [patient], user=by, referral_id=locked.pk, episode_id=locked.episode_id,
+    audit_by(
+        by, "referral.accept", [patient], referral_id=locked.pk, episode_id=locked.episode_id,
         coordinator_id=coordinator.pk,
     )  # fmt: skip
     return referral
@@ -146,7 +146,7 @@ def referral_decline(*, referral: Any, reason: str, tell_referrer: bool = False,
             told = True
             locked.referrer_told_at = referral.referrer_told_at = timezone.now()
             locked.save(update_fields=["referrer_told_at"])
-    audit(None, "referral.decline", [locked.patient_id], user=by, referral_id=locked.pk, referrer_told=told)
+    audit_by(by, "referral.decline", [locked.patient_id], referral_id=locked.pk, referrer_told=told)
     return referral
 
 
@@ -165,12 +165,5 @@ def referral_direct_to_mdt(*, referral: Any, series: Any, by: User) -> Any:
         raise ValidationError("Choose an MDT that covers the patient's practice.", code="series")
     locked.mdt_series = series
     _referral_decided(referral, locked, status=Referral.Status.DIRECTED_TO_MDT, by=by, fields=["mdt_series"])
-    audit(
-        None,
-        "referral.direct_to_mdt",
-        [locked.patient_id],
-        user=by,
-        referral_id=locked.pk,
-        series_id=series.pk,
-    )
+    audit_by(by, "referral.direct_to_mdt", [locked.patient_id], referral_id=locked.pk, series_id=series.pk)
     return referral

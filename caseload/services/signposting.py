@@ -15,7 +15,7 @@ from caseload.models import (
     SupportGiven,
 )
 from caseload.services.coding import coding_entry_record
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 # Support given that the GP record should learn about, as the contact interventions name it (terms
@@ -40,9 +40,7 @@ def signposting_record(
             patient=patient, coded_on=signposted_on, code=codes.SOCIAL_PRESCRIBING_REFERRAL,
             recorded_by=by, source=f"signposting:{signposting.pk}",
         )  # fmt: skip
-    audit(
-        None, "signposting.add", [patient.pk], user=by, signposting_id=signposting.pk, service_id=service.pk
-    )
+    audit_by(by, "signposting.add", [patient.pk], signposting_id=signposting.pk, service_id=service.pk)
     return signposting
 
 
@@ -51,8 +49,8 @@ def signposting_outcome_record(*, signposting: Any, outcome: str, outcome_on: da
     """Record later what came of a signposting (it starts as "not known yet")."""
     signposting.outcome, signposting.outcome_on = outcome, outcome_on
     signposting.save(update_fields=["outcome", "outcome_on"])
-    audit(
-        None, "signposting.outcome", [signposting.patient_id], user=by, signposting_id=signposting.pk,
+    audit_by(
+        by, "signposting.outcome", [signposting.patient_id], signposting_id=signposting.pk,
         outcome=outcome,
     )  # fmt: skip
     return signposting
@@ -69,5 +67,5 @@ def support_record(*, patient: Patient, kind: str, given_on: date, by: User, not
             patient=patient, coded_on=given_on, code=INTERVENTIONS_BY_KEY[code_key], recorded_by=by,
             source=f"support:{support.pk}",
         )  # fmt: skip
-    audit(None, "support.add", [patient.pk], user=by, support_id=support.pk, kind=kind)
+    audit_by(by, "support.add", [patient.pk], support_id=support.pk, kind=kind)
     return support

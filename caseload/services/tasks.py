@@ -10,7 +10,7 @@ from caseload.models import (
     Patient,
     Task,
 )
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -30,7 +30,7 @@ def task_create(
         patient=patient, title=title, owner=owner, due_on=due_on, kind=kind, notes=notes,
         care_event=care_event, created_by=by,
     )  # fmt: skip
-    audit(None, "task.create", [patient], user=by, task_id=task.pk, kind=kind, owner_id=owner.pk)
+    audit_by(by, "task.create", [patient], task_id=task.pk, kind=kind, owner_id=owner.pk)
     return task
 
 
@@ -41,6 +41,6 @@ def task_complete(*, task: Any, by: User) -> Any:
     if locked.done_at is None:
         locked.done_at, locked.done_by = timezone.now(), by
         locked.save(update_fields=["done_at", "done_by"])
-        audit(None, "task.complete", [locked.patient_id], user=by, task_id=locked.pk)
+        audit_by(by, "task.complete", [locked.patient_id], task_id=locked.pk)
     task.done_at, task.done_by_id = locked.done_at, locked.done_by_id
     return task

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +41,7 @@ from caseload.services.patients import mdt_series_for
 from caseload.views.imports import batch_start
 from caseload.views.patients import patient_for
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 
@@ -58,11 +58,8 @@ def care_event_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     form = CareEventForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             event = care_event_record(patient=patient, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             kind = event.get_kind_display().lower()
             messages.success(request, f"The {kind} is recorded and waits for triage.")
             if (follow_up := _follow_up(event)) is not None:
@@ -154,11 +151,8 @@ def care_event_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = request.POST.get("outcome", "") if request.method == "POST" else ""
     outcome_forms = _triage_forms(request, event, bound=outcome)
     if (form := outcome_forms.get(outcome)) is not None and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             care_event_triage(event=event, outcome=outcome, by=request.user, **form.service_kwargs())  # type: ignore[arg-type, attr-defined]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             what = f"{event.get_kind_display()} for {event.patient.display_name}"
             messages.success(request, f"{what}: {event.get_outcome_display().lower()}.")
             if request.POST.get("next") == "list":
@@ -194,16 +188,13 @@ def care_event_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ResolveForm(request.POST if request.method == "POST" else None, user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         patient = form.cleaned_data["patient"]
-        try:
+        with refusal_shown_on(form):
             care_event_resolve(
                 event=event,
                 patient=patient,
                 note=form.cleaned_data["note"],
                 by=request.user,  # type: ignore[arg-type]
             )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             if patient is not None:
                 messages.success(
                     request, f"Event matched to {patient.display_name}: it is waiting for triage."

@@ -11,7 +11,7 @@ from caseload.forms.coding import CodingExportForm
 from caseload.models import CodingEntry
 from caseload.services.coding import coding_entries_mark_entered
 from pcn.audit import audit
-from pcn.exports import csv_download
+from pcn.exports import back_to_filters, csv_download
 from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
@@ -89,8 +89,7 @@ def coding_export_csv_view(request: HttpRequest) -> HttpResponse:
     """The rows the page shows (every page), as CSV; audited with every patient."""
     form = CodingExportForm(request.GET, user=request.user)  # type: ignore[arg-type]
     if not form.is_valid():
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("caseload:coding_export") + "?" + request.GET.urlencode())
+        return back_to_filters(request, "caseload:coding_export")
     rows = list(
         _coding_rows(request, form).values_list(
             "patient_id", "patient__nhs_number", "coded_on", "snomed_id", "term", "recorded_by__full_name",

@@ -2,7 +2,6 @@
 to another care coordinator, closing the episode."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from caseload.forms.episodes import EpisodeCloseForm, EpisodeOpenForm, EpisodeTr
 from caseload.models import CaseloadEpisode, Patient
 from caseload.services.episodes import episode_close, episode_transfer, episodes_open
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.models import User
 from pcn.permissions import Perm, permission_required
 
@@ -47,11 +47,8 @@ def episode_add_view(request: HttpRequest) -> HttpResponse:
     confirming = request.method == "POST" and "reason" in request.POST
     form = EpisodeOpenForm(request.POST if confirming else None, patients=patients, user=request.user)  # type: ignore[arg-type]
     if confirming and form.is_valid():
-        try:
+        with refusal_shown_on(form, "coordinator"):
             opened, skipped = episodes_open(patients=patients, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error("coordinator", error)
-        else:
             coordinator = form.cleaned_data["coordinator"]
             _tell_opened(request, opened, skipped, coordinator)
             if len(patients) == 1:
@@ -73,11 +70,8 @@ def episode_transfer_view(request: HttpRequest, pk: int) -> HttpResponse:
     episode = _episode_for(request, pk)
     form = EpisodeTransferForm(request.POST if request.method == "POST" else None, episode=episode)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form, "coordinator"):
             episode_transfer(episode=episode, to=form.cleaned_data["coordinator"], by=request.user)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error("coordinator", error)
-        else:
             messages.success(
                 request, f"{episode.patient.display_name} is now on {episode.coordinator}'s caseload."
             )

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from caseload.services.patients import (
 )
 from pcn.audit import audit
 from pcn.exports import csv_download
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 
@@ -99,11 +99,8 @@ def patient_care_home_view(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"care_home": patient.care_home_id, "moved_in_on": patient.care_home_since}
     form = CareHomeForm(request.POST if request.method == "POST" else None, patient=patient, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             event = patient_care_home_set(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, _care_home_saved(patient, event))
             return redirect(patient.get_absolute_url())
     audit(request, "patient.care_home_form", [patient])

@@ -1,7 +1,6 @@
 """The people around the person, from the patient page: add, change, remove (after asking)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -10,6 +9,7 @@ from caseload.models import Patient, PersonAround
 from caseload.services.people_around import person_around_add, person_around_remove, person_around_update
 from caseload.views.patients import patient_for
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, permission_required
 
 
@@ -28,11 +28,8 @@ def person_around_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     form = PersonAroundForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             person = person_around_add(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"{person.name} added to the people around {patient.display_name}.")
             return redirect(_section(patient))
     audit(request, "person_around.form", [patient])
@@ -45,11 +42,8 @@ def person_around_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = PersonAroundForm(data, initial=PersonAroundForm.initial_from(person))
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             person_around_update(person=person, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"{person.name}'s details saved.")
             return redirect(_section(person.patient))
     audit(request, "person_around.view", [person.patient_id], person_id=person.pk)

@@ -5,7 +5,6 @@ recording and deciding need Perm.MANAGE_CASELOAD. Out of scope is a 404.
 """
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from caseload.services.referrals import (
 )
 from caseload.views.patients import patient_for
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, has_perm, permission_required
 
@@ -82,14 +82,11 @@ def referral_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ReferralForm(data, referral_type=referral_type, care_event=care_event)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             referral = referral_create(
                 patient=patient, referral_type=referral_type, care_event=care_event, by=request.user,  # type: ignore[arg-type]
                 **form.service_kwargs(),
             )  # fmt: skip
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"The referral ({referral_type.name}) is recorded.")
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.add_form", [patient])
@@ -162,11 +159,8 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
         user=request.user,  # type: ignore[arg-type]
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             referral_accept(referral=referral, coordinator=form.cleaned_data["coordinator"], by=request.user)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(
                 request,
                 f"Referral accepted: {referral.patient.display_name} is on {referral.episode.coordinator}'s caseload.",
@@ -184,13 +178,10 @@ def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReferralDeclineForm(request.POST if request.method == "POST" else None, referral=referral)
     if request.method == "POST" and form.is_valid():
         tell = form.cleaned_data.get("tell_referrer", False)
-        try:
+        with refusal_shown_on(form):
             referral_decline(
                 referral=referral, reason=form.cleaned_data["reason"], tell_referrer=tell, by=request.user
             )  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, "Referral declined.")
             if tell and referral.referrer_told_at is None:
                 messages.warning(

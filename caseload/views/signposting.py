@@ -1,7 +1,6 @@
 """Signposting a patient to a directory service (and its outcome later), and support given."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,6 +10,7 @@ from caseload.models import Patient, Signposting
 from caseload.services.signposting import signposting_outcome_record, signposting_record, support_record
 from caseload.views.patients import patient_for
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, permission_required
 
 
@@ -22,11 +22,8 @@ def signposting_add_view(request: HttpRequest, pk: int) -> HttpResponse:
         initial["service"] = int(service_id)
     form = SignpostingForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form, "service"):
             signposting = signposting_record(patient=patient, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error("service", error)
-        else:
             messages.success(request, f"Signposted to {signposting.service.name}.")
             return redirect("caseload:signposting_add", pk=patient.pk)
     history = list(patient.signpostings.select_related("service", "signposted_by"))

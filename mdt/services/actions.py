@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mdt.models import Action
 from mdt.services.minutes import meeting_row_locked, refuse_if_minutes_locked
-from pcn.audit import audit
+from pcn.audit import audit_by
 
 
 def action_create(
@@ -29,7 +29,7 @@ def action_create(
             item=item, what=what, due_on=due_on, owner_user=owner_user, owner_external=owner_external,
             created_by=by,
         )  # fmt: skip
-        audit(None, "mdt.action.create", [item.patient_id], user=by, action_id=action.pk)
+        audit_by(by, "mdt.action.create", [item.patient_id], action_id=action.pk)
     return action
 
 
@@ -49,7 +49,7 @@ def _action_close(*, action: Any, status: str, note: str, by: Any, verb: str) ->
             timezone.now(),
         )
         action.save(update_fields=["status", "closed_note", "closed_by", "closed_at"])
-        audit(None, f"mdt.action.{verb}", [action.item.patient_id], user=by, action_id=action.pk)
+        audit_by(by, f"mdt.action.{verb}", [action.item.patient_id], action_id=action.pk)
     return action
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from caseload.models import Referral
 from mdt.models import Action, AgendaItem, Meeting, MeetingSeries
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 
 
@@ -143,7 +143,7 @@ def agenda_item_add(
             meeting=meeting, patient=patient, source=source, referral=referral, reason=reason,
             position=_next_position(meeting), added_by=by,
         )  # fmt: skip
-        audit(None, "mdt.agenda.add", [patient], user=by, meeting_id=meeting.pk, source=source)
+        audit_by(by, "mdt.agenda.add", [patient], meeting_id=meeting.pk, source=source)
     return item
 
 
@@ -151,7 +151,7 @@ def agenda_item_remove(*, item: Any, by: Any) -> None:
     _agenda_editable(item.meeting)
     if item.actions.exists():
         raise ValidationError("The item has actions: it cannot be removed.", code="has_actions")
-    audit(None, "mdt.agenda.remove", [item.patient_id], user=by, meeting_id=item.meeting_id)
+    audit_by(by, "mdt.agenda.remove", [item.patient_id], meeting_id=item.meeting_id)
     item.delete()
 
 
@@ -165,7 +165,7 @@ def agenda_item_update(
         item.reason = reason
         fields.append("reason")
     item.save(update_fields=fields)
-    audit(None, "mdt.agenda.update", [item.patient_id], user=by, meeting_id=item.meeting_id)
+    audit_by(by, "mdt.agenda.update", [item.patient_id], meeting_id=item.meeting_id)
     return item
 
 
@@ -208,5 +208,5 @@ def agenda_approve(*, meeting: Any, by: Any, comments: str = "") -> Any:
     meeting.chair_comments = comments
     meeting.agenda_approved_at, meeting.agenda_approved_by = timezone.now(), by
     meeting.save(update_fields=["chair_comments", "agenda_approved_at", "agenda_approved_by", "updated_at"])
-    audit(None, "mdt.agenda.approve", user=by, meeting_id=meeting.pk)
+    audit_by(by, "mdt.agenda.approve", meeting_id=meeting.pk)
     return meeting

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from mdt.models import Circulation, Meeting, MeetingDocument
 from mdt.services.packs import meeting_document_render
-from pcn.audit import audit
+from pcn.audit import audit, audit_by
 
 
 def _circulation_recipients(series: Any) -> list[dict[str, Any]]:
@@ -133,8 +133,8 @@ def circulation_resend(*, circulation: Any, by: Any) -> Any:
     circulation.sent_at = circulation.sent_at or now
     circulation.save(update_fields=["resent_at", "sent_at"])
     patient_ids = list(meeting.items.values_list("patient_id", flat=True))
-    audit(
-        None, f"mdt.{circulation.kind}.resend", patient_ids, user=by, meeting_id=meeting.pk,
+    audit_by(
+        by, f"mdt.{circulation.kind}.resend", patient_ids, meeting_id=meeting.pk,
         circulation_id=circulation.pk, email=circulation.email,
     )  # fmt: skip
     return circulation

@@ -19,7 +19,7 @@ from caseload.codes import Code
 from caseload.services.coding import coding_entry_record
 from mdt.models import Addendum, AgendaItem, Attendance, Discussion, Meeting, MeetingDocument
 from mdt.tasks import circulate_minutes_task, meeting_document_request
-from pcn.audit import audit
+from pcn.audit import audit_by
 
 MDT_CONFERENCE_TERM = "Multidisciplinary care conference"
 
@@ -50,7 +50,7 @@ def attendance_set(*, meeting: Any, user_ids: Any, external_member_ids: Any, by:
             [Attendance(meeting=meeting, user_id=pk) for pk in sorted(users)]
             + [Attendance(meeting=meeting, external_member_id=pk) for pk in sorted(externals)]
         )
-        audit(None, "mdt.attendance", user=by, meeting_id=meeting.pk, present=len(users) + len(externals))
+        audit_by(by, "mdt.attendance", meeting_id=meeting.pk, present=len(users) + len(externals))
     return meeting
 
 
@@ -76,7 +76,7 @@ def discussion_save(*, item: Any, notes: str, outcome: str, version: int, by: An
                     code="stale",
                 )
             Discussion.objects.create(item=item, notes=notes, outcome=outcome, version=1, updated_by=by)
-        audit(None, "mdt.discussion.save", [item.patient_id], user=by, item_id=item.pk)
+        audit_by(by, "mdt.discussion.save", [item.patient_id], item_id=item.pk)
     return Discussion.objects.get(item=item)
 
 
@@ -107,7 +107,7 @@ def minutes_sign_off(*, meeting: Any, by: Any) -> Any:
                 patient=patient, coded_on=coded_on, code=code, recorded_by=by,
                 source=f"mdt:{meeting.pk}:{patient.pk}",
             )  # fmt: skip
-        audit(None, "mdt.minutes.sign_off", patients, user=by, meeting_id=meeting.pk)
+        audit_by(by, "mdt.minutes.sign_off", patients, meeting_id=meeting.pk)
         _minutes_circulate_on_commit(meeting)
     return meeting
 
@@ -131,5 +131,5 @@ def addendum_add(*, meeting: Any, text: str, by: Any) -> Any:
             )
         addendum = Addendum.objects.create(meeting=meeting, text=text.strip(), added_by=by)
         patient_ids = list(meeting.items.values_list("patient_id", flat=True))
-        audit(None, "mdt.addendum.add", patient_ids, user=by, meeting_id=meeting.pk, addendum_id=addendum.pk)
+        audit_by(by, "mdt.addendum.add", patient_ids, meeting_id=meeting.pk, addendum_id=addendum.pk)
     return addendum

@@ -28,7 +28,7 @@ from caseload.models import Referral
 from caseload.services.referrals import referral_direct_to_mdt
 from mdt.models import Meeting, MeetingSeries
 from mdt.services.agenda import agenda_next_open, agenda_refresh
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from pcn.working_days import subtract_working_days
 
@@ -195,7 +195,7 @@ def meeting_move(*, meeting: Any, starts_at: Any, by: Any, place: str | None = N
             meeting.place = place
             fields.append("place")
         meeting.save(update_fields=fields)
-        audit(None, "mdt.meeting.move", user=by, meeting_id=meeting.pk, was=was.isoformat())
+        audit_by(by, "mdt.meeting.move", meeting_id=meeting.pk, was=was.isoformat())
         where = meeting.place or ("Video call: " + meeting.video_link if meeting.video_link else "")
         _tell_members(
             meeting=meeting,
@@ -214,7 +214,7 @@ def meeting_cancel(*, meeting: Any, by: Any) -> Any:
     with transaction.atomic():
         meeting.status = Meeting.Status.CANCELLED
         meeting.save(update_fields=["status", "updated_at"])
-        audit(None, "mdt.meeting.cancel", user=by, meeting_id=meeting.pk)
+        audit_by(by, "mdt.meeting.cancel", meeting_id=meeting.pk)
         # The referrals on its agenda go on to the series' next open agenda (agenda_refresh leaves out
         # only referrals on a meeting that is not cancelled); with none open, the hourly sweep's.
         upcoming = agenda_next_open(series=meeting.series, now=timezone.now())

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,6 +14,7 @@ from mdt.forms import ActionCloseForm, MyActionsForm
 from mdt.models import Action, Meeting
 from mdt.services.actions import action_cancel, action_complete
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 
@@ -74,14 +74,11 @@ def action_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActionCloseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         close = action_complete if form.cleaned_data["decision"] == form.DONE else None
-        try:
+        with refusal_shown_on(form):
             if close is not None:
                 close(action=action, note=form.cleaned_data["note"], by=request.user)
             else:
                 action_cancel(action=action, reason=form.cleaned_data["note"], by=request.user)
-        except ValidationError as refusal:
-            form.add_error(None, refusal)
-        else:
             messages.success(request, f"Action {'done' if close else 'cancelled'}: {action.what}.")
             return redirect("mdt:action_detail", action.pk)
     audit(request, "mdt.action.close_form", [action.item.patient_id], action_id=action.pk)

@@ -25,6 +25,7 @@ from mdt.services.minutes import addendum_add, attendance_set, discussion_save, 
 from mdt.views.agenda import item_for
 from mdt.views.meetings import run_service
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, has_perm, permission_required
 
 
@@ -143,11 +144,8 @@ def action_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for(request, pk)
     form = ActionForm(request.POST if request.method == "POST" else None, meeting=item.meeting)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             action_create(item=item, by=request.user, **form.service_kwargs())
-        except ValidationError as refusal:
-            form.add_error(None, refusal)
-        else:
             if request.htmx:
                 return render(
                     request, "mdt/minutes.html#item", {"row": _item_row(item.pk), "meeting": item.meeting}
@@ -185,11 +183,8 @@ def addendum_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting_for(request, pk)
     form = AddendumForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             addendum_add(meeting=meeting, text=form.cleaned_data["text"], by=request.user)
-        except ValidationError as refusal:
-            form.add_error(None, refusal)
-        else:
             messages.success(request, "Addendum added to the minutes.")
             return redirect("mdt:minutes", meeting.pk)
     audit(request, "mdt.addendum.form", [], meeting_id=meeting.pk)

@@ -1,7 +1,6 @@
 """Directing a referral to an MDT: the referral is caseload's, the agenda it goes on is this app's."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,6 +11,7 @@ from mdt.forms import ReferralMdtForm
 from mdt.models import Meeting
 from mdt.services.schedule import referral_to_agenda
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, permission_required
 
 
@@ -36,13 +36,10 @@ def referral_direct_to_mdt_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ReferralMdtForm(data, series=series, preferred_kind=referral.referral_type.mdt_kind)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             meeting = referral_to_agenda(
                 referral=referral, series=form.cleaned_data["series"], by=request.user
             )  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, _directed_to(referral, meeting))
             return redirect("caseload:referral_detail", referral.pk)
     audit(request, "referral.decide_form", [referral.patient_id], referral_id=referral.pk)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload.models import Patient
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from recall.models import Appointment, RecallEntry
 from recall.services.entries import entries_reopen, entries_seen
@@ -46,7 +46,7 @@ def appointment_book(
     for entry in entries:
         entry.state = RecallEntry.State.BOOKED
         entry.save(update_fields=["state", "updated_at"])
-    audit(None, "recall.appointment.book", [patient], user=by, appointment_id=appointment.pk)
+    audit_by(by, "recall.appointment.book", [patient], appointment_id=appointment.pk)
     return appointment
 
 
@@ -88,11 +88,10 @@ def appointment_outcome_record(
         )
     else:
         entries_reopen(entries=entries)
-    audit(
-        None,
+    audit_by(
+        by,
         "recall.appointment.outcome",
         [appointment.patient_id],
-        user=by,
         appointment_id=appointment.pk,
         outcome=outcome,
     )
@@ -121,11 +120,10 @@ def appointment_reschedule(
     )
     appointment.rescheduled_to = new
     appointment.save()
-    audit(
-        None,
+    audit_by(
+        by,
         "recall.appointment.reschedule",
         [appointment.patient_id],
-        user=by,
         appointment_id=appointment.pk,
         new_id=new.pk,
     )

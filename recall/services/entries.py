@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from caseload.codes import Code
 from caseload.services.coding import coding_entry_record
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from recall.models import RecallEntry, count_state
 
@@ -29,7 +29,7 @@ def entry_pca_record(*, entry: RecallEntry, reason: str, on: date, by: User) -> 
         raise ValidationError("The date cannot be in the future.", code="future")
     entry.state, entry.pca_reason, entry.pca_on, entry.pca_by = RecallEntry.State.PCA, reason, on, by
     entry.save(update_fields=["state", "pca_reason", "pca_on", "pca_by", "updated_at"])
-    audit(None, "recall.pca.record", [entry.patient_id], user=by, entry_id=entry.pk, reason=reason)
+    audit_by(by, "recall.pca.record", [entry.patient_id], entry_id=entry.pk, reason=reason)
     return entry
 
 
@@ -45,7 +45,7 @@ def entry_pca_withdraw(*, entry: RecallEntry, by: User) -> RecallEntry:
         entry.state = count_state(entry.invitations, entry.register.invitations_expected)
     entry.pca_reason, entry.pca_on, entry.pca_by = "", None, None
     entry.save(update_fields=["state", "pca_reason", "pca_on", "pca_by", "updated_at"])
-    audit(None, "recall.pca.withdraw", [entry.patient_id], user=by, entry_id=entry.pk)
+    audit_by(by, "recall.pca.withdraw", [entry.patient_id], entry_id=entry.pk)
     return entry
 
 

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from pcn.nhs_number import format_nhs_number
 from recall.models import Channel, Invitation, InvitationBatch, RecallEntry, count_state
@@ -168,8 +168,8 @@ def invitation_batch_create(
     )
     _ledger_insert(plan.entries, batch=batch)
     _entries_after_invitation(plan.entries, on=on)
-    audit(
-        None, "recall.batch.create", plan.patient_ids, user=by, batch_id=batch.pk, channel=channel,
+    audit_by(
+        by, "recall.batch.create", plan.patient_ids, batch_id=batch.pk, channel=channel,
         invitations=len(plan.entries), excluded=len(plan.exclusions),
     )  # fmt: skip
     return batch
@@ -257,7 +257,7 @@ def invitation_batch_undo(*, batch: InvitationBatch, by: User, today: date) -> I
     batch.cancelled_at, batch.cancelled_by = now, by
     batch.save(update_fields=["cancelled_at", "cancelled_by"])
     entries_recount(entry_ids=entry_ids)
-    audit(None, "recall.batch.undo", patient_ids, user=by, batch_id=batch.pk)
+    audit_by(by, "recall.batch.undo", patient_ids, batch_id=batch.pk)
     return batch
 
 

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
@@ -51,7 +50,7 @@ from caseload.services.import_files import (
 )
 from pcn.audit import audit
 from pcn.models import User
-from pcn.nhs_number import format_nhs_number, normalise, validate_nhs_number
+from pcn.nhs_number import format_nhs_number, nhs_number_problem, normalise
 from recall.models import RecallEntry, Register, qof_year, year_bounds, year_label
 
 NHS_HEADINGS = {"nhs number", "nhs_number", "nhs no", "nhs no.", "nhs"}
@@ -115,12 +114,8 @@ def _parse_date(value: Any, today: date) -> date | None:
 
 def _nhs_number(value: Any) -> str:
     text = normalise(str(value or ""))
-    if not text:
-        raise ValueError("the NHS number is missing")
-    try:
-        validate_nhs_number(text)
-    except ValidationError as error:
-        raise ValueError(error.messages[0]) from None
+    if problem := nhs_number_problem(text):
+        raise ValueError(problem)
     return text
 
 

@@ -5,7 +5,6 @@ appointments."""
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from django.utils.html import format_html
 
 from caseload.models import Patient
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 from recall.forms.appointments import AppointmentForm, MyAppointmentsForm, OutcomeForm, RescheduleForm
@@ -59,6 +59,15 @@ def _appointment(request: HttpRequest, pk: int) -> Appointment:
     )
 
 
+def _still_booked(request: HttpRequest, appointment: Appointment) -> bool:
+    """Whether the appointment still waits for its outcome; if not, the user is told the one recorded."""
+    if not appointment.is_open:
+        messages.info(
+            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
+        )
+    return appointment.is_open
+
+
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.visible_to(request.user).select_related("practice"), pk=pk)
@@ -67,11 +76,8 @@ def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, patient=patient, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             appointment = appointment_book(patient=patient, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"Appointment booked for {_when(appointment)}.")
             return redirect(patient)
     audit(request, "recall.appointment.form", [patient])
@@ -81,20 +87,14 @@ def appointment_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(request, pk)
-    if not appointment.is_open:
-        messages.info(
-            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
-        )
+    if not _still_booked(request, appointment):
         return redirect(appointment.patient)
     form = OutcomeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             appointment = appointment_outcome_record(
                 appointment=appointment, by=request.user, **form.cleaned_data
             )  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             _outcome_message(request, appointment)
             return redirect(appointment.patient)
     audit(request, "recall.appointment.view", [appointment.patient_id], appointment_id=appointment.pk)
@@ -105,18 +105,12 @@ def appointment_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_CASELOAD)
 def appointment_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment(request, pk)
-    if not appointment.is_open:
-        messages.info(
-            request, f"This appointment's outcome is recorded: {appointment.get_outcome_display()}."
-        )
+    if not _still_booked(request, appointment):
         return redirect(appointment.patient)
     form = RescheduleForm(request.POST if request.method == "POST" else None, appointment=appointment)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             new = appointment_reschedule(appointment=appointment, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             messages.success(request, f"Appointment moved to {_when(new)}.")
             return redirect(appointment.patient)
     audit(request, "recall.appointment.view", [appointment.patient_id], appointment_id=appointment.pk)

@@ -5,6 +5,7 @@ Reading needs Perm.VIEW_PATIENTS, making and undoing Perm.MANAGE_CASELOAD. A bat
 InvitationBatch.objects.visible_to (a member of every practice it invited): otherwise 404.
 """
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -126,24 +127,31 @@ def batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "recall/batch_detail.html", context)
 
 
-@permission_required(Perm.VIEW_PATIENTS)
-def batch_messaging_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """For a batch-messaging tool: one row per patient, however many of their reviews are due."""
+def _batch_csv(
+    request: HttpRequest,
+    pk: int,
+    kind: str,
+    header: list[str],
+    rows: Callable[[InvitationBatch], Iterable[Iterable[Any]]],
+) -> HttpResponse:
+    """The batch's `kind` CSV ("messaging", "coding"), audited; none for a batch that was undone."""
     batch = _batch_for(request, pk)
     if not _downloadable(request, batch):
         return redirect(batch)
-    audit(request, "recall.batch.messaging_csv", _batch_patient_ids(batch), batch_id=batch.pk)
-    return csv_download(f"recall-batch-{batch.pk}-messaging.csv", MESSAGING_HEADER, messaging_rows(batch))
+    audit(request, f"recall.batch.{kind}_csv", _batch_patient_ids(batch), batch_id=batch.pk)
+    return csv_download(f"recall-batch-{batch.pk}-{kind}.csv", header, rows(batch))
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def batch_messaging_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """For a batch-messaging tool: one row per patient, however many of their reviews are due."""
+    return _batch_csv(request, pk, "messaging", MESSAGING_HEADER, messaging_rows)
 
 
 @permission_required(Perm.VIEW_PATIENTS)
 def batch_coding_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
     """For entering in the GP record: one row per invitation."""
-    batch = _batch_for(request, pk)
-    if not _downloadable(request, batch):
-        return redirect(batch)
-    audit(request, "recall.batch.coding_csv", _batch_patient_ids(batch), batch_id=batch.pk)
-    return csv_download(f"recall-batch-{batch.pk}-coding.csv", CODING_HEADER, coding_rows(batch))
+    return _batch_csv(request, pk, "coding", CODING_HEADER, coding_rows)
 
 
 @permission_required(Perm.VIEW_PATIENTS)

@@ -1,13 +1,11 @@
 """Coding discrepancies: per practice, where this record and the GP record disagree, with the fix."""
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 
 from pcn.audit import audit
-from pcn.exports import csv_download
+from pcn.exports import back_to_filters, csv_download
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 from recall.forms.report import DiscrepancyForm
@@ -55,8 +53,7 @@ def discrepancies_csv_view(request: HttpRequest) -> HttpResponse:
     """Every page as CSV, one row per problem; audited with every patient."""
     form = DiscrepancyForm(request.GET, user=request.user)  # type: ignore[arg-type]
     if not form.is_valid():
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:discrepancies") + "?" + request.GET.urlencode())
+        return back_to_filters(request, "recall:discrepancies")
     entries = list(_entries(request, form)[:EXPORT_LIMIT])
     practice = form.cleaned_data["practice"]
     audit(

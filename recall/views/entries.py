@@ -2,11 +2,11 @@
 date) or withdrawn (after a confirmation page)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.permissions import Perm, permission_required
 from recall.forms.entries import PcaForm
 from recall.models import RecallEntry
@@ -27,11 +27,8 @@ def entry_pca_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(entry.patient)
     form = PcaForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             entry = entry_pca_record(entry=entry, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             what = f"{entry.register.review_name} {entry.year_label}"
             messages.success(request, f"PCA recorded for the {what}: {entry.get_pca_reason_display()}.")
             return redirect(entry.patient)

@@ -1,13 +1,13 @@
 """The call/recall report: per register and practice, a QOF year; by due month; CSV and XLSX."""
 
-from django.contrib import messages
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
 
 from pcn.audit import audit
-from pcn.exports import csv_download, xlsx_download
+from pcn.exports import back_to_filters, csv_download, xlsx_download
 from pcn.pagination import query_without
 from pcn.permissions import Perm, permission_required
 from recall.forms.report import RecallReportForm
@@ -40,6 +40,18 @@ def _detail(form: RecallReportForm) -> dict[str, str]:
             "register": register.key if register else "all"}  # fmt: skip
 
 
+def _download(
+    request: HttpRequest, respond: Callable[[HttpRequest, RecallReportForm, RecallReport], HttpResponse]
+) -> HttpResponse:
+    """A download of the report, as `respond` makes it; with the filters in error, back to the report
+    page saying so."""
+    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
+    report = _report(request, form)
+    if report is None:
+        return back_to_filters(request, "recall:report")
+    return respond(request, form, report)
+
+
 @permission_required(Perm.VIEW_PATIENTS)
 def report_view(request: HttpRequest) -> HttpResponse:
     """The figures a coordinator hands to a practice (aggregate: no patient is listed or audited)."""
@@ -58,11 +70,16 @@ def report_view(request: HttpRequest) -> HttpResponse:
 @permission_required(Perm.VIEW_PATIENTS)
 def report_csv_view(request: HttpRequest) -> HttpResponse:
     """The register × practice table as CSV; `table=month` the by-month table."""
-    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
-    report = _report(request, form)
-    if report is None:
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+    return _download(request, _csv)
+
+
+@permission_required(Perm.VIEW_PATIENTS)
+def report_xlsx_view(request: HttpRequest) -> HttpResponse:
+    """Both tables as a workbook, with a cover sheet saying what it is, who made it and when."""
+    return _download(request, _xlsx)
+
+
+def _csv(request: HttpRequest, form: RecallReportForm, report: RecallReport) -> HttpResponse:
     by_month = request.GET.get("table") == "month"
     audit(
         request,
@@ -77,14 +94,7 @@ def report_csv_view(request: HttpRequest) -> HttpResponse:
     return csv_download(name, REPORT_HEADER, report.csv_rows())
 
 
-@permission_required(Perm.VIEW_PATIENTS)
-def report_xlsx_view(request: HttpRequest) -> HttpResponse:
-    """Both tables as a workbook, with a cover sheet saying what it is, who made it and when."""
-    form = RecallReportForm(request.GET, user=request.user)  # type: ignore[arg-type]
-    report = _report(request, form)
-    if report is None:
-        messages.error(request, "Correct the filters before downloading.")
-        return redirect(reverse("recall:report") + "?" + request.GET.urlencode())
+def _xlsx(request: HttpRequest, form: RecallReportForm, report: RecallReport) -> HttpResponse:
     detail = _detail(form)
     audit(request, "recall.report.export", format="xlsx", **detail)
     sheets = [("By register and practice", REPORT_HEADER, report.csv_rows()),

@@ -4,13 +4,13 @@ response yet, by practice, as a list to call; each call recorded as a contact on
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from pcn.audit import audit
+from pcn.forms import refusal_shown_on
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 from recall.forms.screening import ScreeningCallForm, ScreeningFilter
@@ -53,11 +53,8 @@ def screening_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = ScreeningCallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown_on(form):
             screening_call_record(entry=entry, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
             if form.cleaned_data["outcome"] == ScreeningCallOutcome.DECLINED and entry.is_open:
                 messages.success(request, f"Call recorded for {entry.patient.display_name}: {DECLINED}")
                 pca = reverse("recall:entry_pca", args=[entry.pk])

@@ -122,6 +122,17 @@ class Measure:
             rows = rows.filter(self.when(period))
         return rows
 
+    @property
+    def practice_is_the_patients(self) -> bool:
+        """Whether the rows reach their practice through the patient counted (`patient__practice_id` for
+        `patient_id`): then each patient counts at one practice, and the scope's figure of distinct
+        patients is the sum of the practices' (no query of its own)."""
+        return (
+            self.distinct_patients
+            and self.patient_path is not None
+            and self.practice_path == f"{self.patient_path.removesuffix('_id')}__practice_id"
+        )
+
     def condition(self, period: Period) -> Q:
         """The figure as a condition on its rows in the period (`condition_counts`)."""
         condition = Q()
@@ -134,14 +145,17 @@ class Measure:
     @property
     def counted_by_condition(self) -> bool:
         """Whether `condition_counts` can count this figure with others on the same rows: an event figure
-        or a condition on its rows, each row counted once (no distinct values), with breakdowns by a
-        field each row has one value of (grouping by a list field, or by a path through a one-to-many
-        relation, would multiply the other figures' rows)."""
-        return (
-            bool(self.when or self.date_field)
-            and not (self.as_at or self.distinct or self.distinct_patients)
-            and all(not b.contains and _single_valued(self.base().model, b.path) for b in self.breakdowns)
+        or a condition on its rows, each row counted once (no distinct values)."""
+        return bool(self.when or self.date_field) and not (
+            self.as_at or self.distinct or self.distinct_patients
         )
+
+    def grouped_breakdowns(self) -> list[Breakdown]:
+        """The breakdowns `condition_counts` groups by: fields each row has one value of (grouping by a
+        list field, or by a path through a one-to-many relation, would multiply the other figures' rows).
+        The others are counted on their own (`breakdown`)."""
+        model = self.base().model
+        return [b for b in self.breakdowns if not b.contains and _single_valued(model, b.path)]
 
     def _range(self, period: Period) -> tuple[Any, Any]:
         if self._date()[1].get_internal_type() == "DateTimeField":
@@ -298,7 +312,9 @@ def condition_counts(
     each in each period, in one query grouped by practice and by every breakdown's field: for each
     (figure key, period) the groups it counts, with their counts (groups it counts none of are left out)."""
     first = measures[0]
-    paths = list(dict.fromkeys([first.practice_path, *(b.path for m in measures for b in m.breakdowns)]))
+    paths = list(
+        dict.fromkeys([first.practice_path, *(b.path for m in measures for b in m.grouped_breakdowns())])
+    )
     conditions = {(m.key, p): m.condition(p) for m in measures for p in periods}
     names = {key: f"n{i}" for i, key in enumerate(conditions)}
     rows = (
@@ -352,7 +368,7 @@ def _counted_by_condition(
         for (key, in_period), groups in found.items():
             counts[key, in_period] = dict(_summed(groups, practice_path))
         for m in members:
-            for b in m.breakdowns:
+            for b in m.grouped_breakdowns():
                 by_value = _summed(found[m.key, period], b.path)
                 ordered = sorted(by_value.items(), key=lambda vn: (-vn[1], str(vn[0])))
                 breakdowns[m.key, b.key] = [(b.label_of(value), n) for value, n in ordered]
@@ -370,9 +386,8 @@ def _figure(
         return found, sum(v for v in found.values() if v is not None)
     if isinstance(measure, Measure):
         counts: dict[int, Value] = dict(measure.counts(period, practice_ids))
-        if measure.distinct or measure.distinct_patients:
-            # A patient counts once for the scope even if they moved practice in the period (and a
-            # meeting shared by two practices once).
+        if (measure.distinct or measure.distinct_patients) and not measure.practice_is_the_patients:
+            # A row that reaches several practices (a meeting shared by two) counts once for the scope.
             path = measure.distinct or measure.patient_path
             total: Value = measure.rows(period, practice_ids).values(path).distinct().count()
         else:

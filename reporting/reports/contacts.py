@@ -1,9 +1,10 @@
 """Contacts: how many, by method, by intervention (its SNOMED CT term) and per coordinator."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from caseload.codes import CONTACT_INTERVENTIONS
 from caseload.models import Contact
+from reporting.periods import Period
 from reporting.reports.base import Breakdown, Measure, Report
 
 COORDINATOR = Breakdown("coordinator", "Coordinator", "recorded_by__full_name")
@@ -21,8 +22,8 @@ def _contacts() -> QuerySet:
     return Contact.objects.all()
 
 
-def _with_interventions() -> QuerySet:
-    return Contact.objects.exclude(interventions=[])
+def _with_interventions(period: Period) -> Q:
+    return ~Q(interventions=[])
 
 
 REPORT = Report(
@@ -57,9 +58,10 @@ REPORT = Report(
         Measure(
             "with_interventions",
             "Contacts recording an intervention",
-            _with_interventions,
+            _contacts,
             "patient__practice_id",
             date_field="contact_at",
+            when=_with_interventions,
             breakdowns=(INTERVENTION, COORDINATOR),
             help="By intervention, a contact counts once under each intervention it records.",
         ),

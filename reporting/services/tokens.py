@@ -7,7 +7,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from pcn.audit import audit
+from pcn.audit import audit_by
 from pcn.models import User
 from pcn.permissions import Perm, has_perm
 from reporting.models import ApiToken, token_hash
@@ -20,7 +20,7 @@ def api_token_create(*, user: User, name: str, by: User) -> tuple[ApiToken, str]
     """A new token for `user`: the row, and the token itself (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     made = ApiToken.objects.create(user=user, name=name, token_hash=token_hash(token), created_by=by)
-    audit(None, "report.token.create", user=by, token=made.pk, holder=user.pk, name=name)
+    audit_by(by, "report.token.create", token=made.pk, holder=user.pk, name=name)
     return made, token
 
 
@@ -31,7 +31,7 @@ def api_token_revoke(*, token: ApiToken, by: User) -> ApiToken:
     if locked.revoked_at is None:
         locked.revoked_at, locked.revoked_by = timezone.now(), by
         locked.save(update_fields=["revoked_at", "revoked_by"])
-        audit(None, "report.token.revoke", user=by, token=locked.pk, holder=locked.user_id)
+        audit_by(by, "report.token.revoke", token=locked.pk, holder=locked.user_id)
     return locked
 
 

@@ -88,6 +88,12 @@ def test_the_figures_counted_together_are_those_counted_one_by_one(request, key,
                 measure.key,
                 b.key,
             )
+        # The scope's figure: each row once, or each distinct patient (or other value) once.
+        rows = measure.rows(period, ids)
+        distinct = measure.distinct or (measure.patient_path if measure.distinct_patients else None)
+        assert row.total == (rows.values(distinct).distinct().count() if distinct else rows.count()), (
+            measure.key
+        )
     assert any(row.total for row in counted), "the data set counts something"
 
 
