@@ -320,3 +320,32 @@ def test_made_downloads_are_deleted_after_the_keep_days(
     assert list(ReportExport.objects.order_by("pk").values_list("state", flat=True)) == [
         "expired", "expired", "pending",
     ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("over_two")
+def test_a_large_worklist_result_is_made_in_the_background(sign_in_as, coordinator, practice_a, outsider):
+    diabetes = Register.objects.get(key="diabetes")
+    due = [PatientFactory(practice=practice_a, family_name=f"=D{n}", given_name="Di") for n in range(3)]
+    for patient in due:
+        entry(patient, diabetes, 2025)
+    entry(PatientFactory(practice=outsider.practice), diabetes, 2025)
+    search = search_of(coordinator.user, query=f"register={diabetes.pk}", kind="recall_worklist", name="DM")
+    download(sign_in_as(coordinator), search, "xlsx")
+    export = report_export_render(export=ReportExport.objects.get())
+    assert (export.kind, export.report_key, export.state, export.progress_total) == (
+        "saved_search", "recall_worklist", "ready", 3,
+    )  # fmt: skip
+    rows = sheet(load_workbook(io.BytesIO(read(export)), read_only=True), "DM")
+    assert rows[0] == ["NHS number", "Name", "Register", "Due month", "State"]
+    assert sorted(row[1] for row in rows[1:]) == ["'=D0, Di", "'=D1, Di", "'=D2, Di"]  # practice A's, escaped
+    made = AuditEvent.objects.get(action="report.saved_search.download")
+    assert set(made.patients.values_list("pk", flat=True)) == {p.pk for p in due}
+    assert (made.detail["export_id"], made.detail["rows"]) == (export.pk, 3)
+
+
+def test_the_sweeps_are_on_the_beat(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["reporting-exports-expire"]["task"] == (
+        "reporting.tasks.report_exports_expire_task"
+    )
+    retry = settings.CELERY_BEAT_SCHEDULE["reporting-monthly-pack-retry"]
+    assert (retry["task"], retry["schedule"].minute) == ("reporting.tasks.monthly_pack_retry_task", {20})
