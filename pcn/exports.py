@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -66,7 +67,13 @@ _SHEET_TITLE_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
 
 def xlsx_cell(value: Any) -> Any:
     """An XLSX cell: escaped like a CSV cell (cell_safe), dates kept as dates, control characters
-    shown as \\xNN (an XLSX cell cannot hold them)."""
+    shown as \\xNN (an XLSX cell cannot hold them), decimals kept as numbers, and nothing (None or "") left an empty cell, which
+    write-only mode does not write at all (a Find-patients list has many: no eFI under 65, no care home,
+    no coordinator), rather than an empty string, which costs as much time as any other cell."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value  # a number (a risk score), not text
     if isinstance(value, date | datetime):
         return timezone.localtime(value).replace(tzinfo=None) if isinstance(value, datetime) else value
     value = cell_safe(value)

@@ -384,6 +384,15 @@ LOGGING = {
 # Asking again for the same download (report, period, practices, format) within this many minutes of the
 # last one being made gets that file rather than a new one; one still being made is always reused.
 REPORTING_EXPORT_REUSE_MINUTES = env_int("REPORTING_EXPORT_REUSE_MINUTES", 60)
+# A saved search's result or a data-quality check's patients over this many rows is made in the background
+# (a download with a progress bar, kept under "Your downloads"); a smaller one is sent in the request.
+REPORTING_EXPORT_BACKGROUND_ROWS = env_int("REPORTING_EXPORT_BACKGROUND_ROWS", 500)
+# Made downloads (their files hold patients' details) are deleted this many days after being made; the
+# row is kept, marked expired, so that its page says to make it again. Swept daily.
+REPORTING_EXPORT_KEEP_DAYS = max(1, env_int("REPORTING_EXPORT_KEEP_DAYS", 7))
+CELERY_BEAT_SCHEDULE["reporting-exports-expire"] = daily_at(
+    "reporting.tasks.report_exports_expire_task", hour=3, minute=15
+)
 # The reports in the monthly PCN pack (keys of reporting.reports.REPORTS), in order.
 REPORTING_MONTHLY_PACK_REPORTS = env_list(
     "REPORTING_MONTHLY_PACK_REPORTS", ["caseload", "care_plans", "mdt", "recall"]
@@ -392,6 +401,14 @@ REPORTING_MONTHLY_PACK_REPORTS = env_list(
 CELERY_BEAT_SCHEDULE["reporting-monthly-pack"] = daily_at(
     "reporting.tasks.monthly_pack_task", hour=7, minute=0
 )
+# Tries of one manager's monthly pack before the hourly retry gives up (each try that fails is logged).
+REPORTING_MONTHLY_PACK_TRIES = max(1, env_int("REPORTING_MONTHLY_PACK_TRIES", 6))
+# Hourly: a manager's pack that could not be made or sent (its delivery row unsent) is tried again, on
+# any day of the month after the first working day; still sent once (the same unique row decides).
+CELERY_BEAT_SCHEDULE["reporting-monthly-pack-retry"] = {
+    "task": "reporting.tasks.monthly_pack_retry_task",
+    "schedule": crontab(minute=20),
+}
 
 # --- Reporting: saved searches ------------------------------------------------------------------------
 # Daily: each weekly saved search due (a week since its last scheduled run) is run in its owner's scope and

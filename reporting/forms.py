@@ -100,6 +100,15 @@ class ReportExportForm(forms.Form):
     )
 
 
+class ListDownloadForm(forms.Form):
+    """The format of a list's download: a saved search's result or a data-quality check's patients."""
+
+    format = forms.ChoiceField(
+        label="Format", choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")],
+        error_messages={"required": "Choose CSV or Excel", "invalid_choice": "Choose CSV or Excel"},
+    )  # fmt: skip
+
+
 SHARED_HELP = (
     "Everyone in the PCN can then run it: each of them sees the patients of their own practices only."
 )

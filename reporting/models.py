@@ -1,4 +1,5 @@
-"""Reporting's records: report downloads made in the background (`ReportExport`) and the monthly pack's
+"""Reporting's records: downloads made in the background (`ReportExport`: a report, the monthly pack, a
+saved search's result or a data-quality check's patients) and the monthly pack's
 deliveries; saved searches (a Find-patients or recall worklist filter kept under a name), their runs and
 their counts; the BI feed's API tokens (an administrator issues one to a user for a Power BI or Excel
 query, and revokes it; only a hash of the token is stored, the token itself is shown once)."""
@@ -6,17 +7,28 @@ query, and revokes it; only a hash of the token is stored, the token itself is s
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 
 from reporting.periods import Period, PeriodKind
 from reporting.reports import REPORTS
 
 PACK_KEY = "monthly_pack"  # report_key of a monthly pack (its reports are in `pack_reports`)
+
+
+def list_filename(*, kind: str, key: str, label: str, on: date, format: str) -> str:
+    """A list download's file name, made in the request or the background alike:
+    "data-quality-no_mobile-2026-12-03.csv", "high-risk-over-75s-2026-12-03.xlsx" (a saved search's name)."""
+    if kind == ReportExport.Kind.DATA_QUALITY:
+        return f"data-quality-{key}-{on.isoformat()}.{format}"
+    return f"{slugify(label) or key.replace('_', '-')}-{on.isoformat()}.{format}"
 
 
 class ReportExportQuerySet(models.QuerySet["ReportExport"]):
@@ -26,8 +38,16 @@ class ReportExportQuerySet(models.QuerySet["ReportExport"]):
 
 
 class ReportExport(models.Model):
-    """One report (or the monthly pack) for a period and practices, as CSV, XLSX or PDF. A request only
-    makes the row; `reporting.tasks.report_export_task` writes the file, reporting progress as it goes."""
+    """A download made in the background: one report (or the monthly pack) for a period and practices as
+    CSV, XLSX or PDF, or a list of patients (a saved search's result, a data-quality check's patients) as
+    CSV or XLSX. A request only makes the row; `reporting.tasks.report_export_task` writes the file,
+    reporting progress as it goes. Past REPORTING_EXPORT_KEEP_DAYS its file is deleted and the row kept,
+    expired (`reporting.services.exports.report_exports_expire`)."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", "Report"
+        SAVED_SEARCH = "saved_search", "Saved search"
+        DATA_QUALITY = "data_quality", "Data quality"
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -39,40 +59,62 @@ class ReportExport(models.Model):
         RUNNING = "running", "Being made"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
 
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REPORT)
+    # A report's key (or PACK_KEY); a saved search's kind (SavedSearch.Kind); a data-quality check's key.
     report_key = models.CharField(max_length=40)
     pack_reports = models.JSONField(
         default=list, blank=True, help_text="A monthly pack's reports, in order (empty for one report)."
     )
-    version = models.CharField("definition version", max_length=200)
-    period_kind = models.CharField(max_length=10, choices=[(kind.value, kind.name) for kind in PeriodKind])
-    period_start = models.DateField()
-    period_end = models.DateField()
+    # The saved search a list came from (its filters are copied to `query` when asked for, so a download
+    # shows what was asked even if the search is deleted meanwhile).
+    saved_search = models.ForeignKey(
+        "SavedSearch", on_delete=models.SET_NULL, null=True, blank=True, related_name="exports"
+    )
+    query = models.TextField(
+        blank=True, help_text="A saved search's filters when the download was asked for."
+    )
+    label = models.CharField(max_length=200, blank=True, help_text="A list's title, e.g. the search's name.")
+    version = models.CharField("definition version", max_length=200, blank=True)
+    # A report's period; none for a list (it is of today).
+    period_kind = models.CharField(
+        max_length=10, choices=[(kind.value, kind.name) for kind in PeriodKind], blank=True
+    )
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
     practice_ids = models.JSONField(default=list)  # sorted
     format = models.CharField(max_length=4, choices=Format.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)  # a report's figures + 1; a list's rows
     file = models.FileField(upload_to="reporting/exports/", blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey("pcn.User", on_delete=models.CASCADE, related_name="report_exports")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReportExportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_by", "-created_at"], name="report_export_by_user")]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="report_export_by_user"),
+            models.Index(fields=["state", "finished_at"], name="report_export_to_expire"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.title}, {self.period.label} ({self.get_format_display()})"
+        when = f", {self.period.label}" if self.period else ""
+        return f"{self.title}{when} ({self.get_format_display()})"
 
     def get_absolute_url(self) -> str:
         return reverse("reporting:export_detail", args=[self.pk])
 
     @property
-    def period(self) -> Period:
+    def period(self) -> Period | None:
+        if not self.period_kind or self.period_start is None or self.period_end is None:
+            return None
         return Period(PeriodKind(self.period_kind), self.period_start, self.period_end)
 
     @property
@@ -80,11 +122,20 @@ class ReportExport(models.Model):
         return self.report_key == PACK_KEY
 
     @property
+    def is_list(self) -> bool:
+        """A list of patients (a saved search's result, a data-quality check's), not a report's figures."""
+        return self.kind != self.Kind.REPORT
+
+    @property
     def report_keys(self) -> list[str]:
         return list(self.pack_reports) if self.is_pack else [self.report_key]
 
     @property
     def title(self) -> str:
+        if self.kind == self.Kind.SAVED_SEARCH:
+            return f"Saved search: {self.label}"
+        if self.kind == self.Kind.DATA_QUALITY:
+            return f"Data quality: {self.label}"
         if self.is_pack:
             return "Monthly PCN pack"
         report = REPORTS.get(self.report_key)
@@ -97,6 +148,11 @@ class ReportExport(models.Model):
     @property
     def filename(self) -> str:
         period = self.period
+        if period is None:
+            made = timezone.localdate(self.created_at) if self.created_at else timezone.localdate()
+            return list_filename(
+                kind=self.kind, key=self.report_key, label=self.label, on=made, format=self.format
+            )
         when = (
             f"{period.start:%Y-%m}"
             if period.kind == PeriodKind.MONTH
@@ -113,6 +169,9 @@ class MonthlyPackDelivery(models.Model):
     pdf = models.ForeignKey(ReportExport, on_delete=models.SET_NULL, null=True, related_name="+")
     xlsx = models.ForeignKey(ReportExport, on_delete=models.SET_NULL, null=True, related_name="+")
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Tries that failed (making a file or sending): the retry sweep stops at REPORTING_MONTHLY_PACK_TRIES.
+    failures = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, help_text="Why the last try failed.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

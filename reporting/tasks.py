@@ -1,5 +1,5 @@
-"""Background work for reporting: making a report download, the daily monthly-pack check, and the weekly
-saved searches.
+"""Background work for reporting: making a download (a report, a saved search's result, a data-quality
+list), deleting old ones, the daily monthly-pack check and its hourly retry, and the weekly saved searches.
 
 Each task is one line of work, safe to run twice, enqueued after commit (STYLE.md 4).
 """
@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from pcn.outbox import enqueue_on_commit
 from reporting.models import ReportExport
-from reporting.services.exports import report_export_render
-from reporting.services.packs import monthly_pack_send
+from reporting.services.exports import report_export_render, report_exports_expire
+from reporting.services.packs import monthly_pack_retry, monthly_pack_send
 from reporting.services.saved_searches import saved_searches_run_due
 
 
@@ -22,6 +22,16 @@ def report_export_task(export_id: int) -> None:
 @shared_task(acks_late=True)
 def monthly_pack_task() -> None:
     monthly_pack_send(today=timezone.localdate())  # acts on the first working day; each manager once
+
+
+@shared_task(acks_late=True)
+def monthly_pack_retry_task() -> None:
+    monthly_pack_retry(today=timezone.localdate())  # failed packs again; each manager still emailed once
+
+
+@shared_task(acks_late=True)
+def report_exports_expire_task() -> None:
+    report_exports_expire(now=timezone.now())  # old files deleted, their rows kept as expired
 
 
 def report_export_enqueue(export: ReportExport) -> None:

@@ -1,4 +1,5 @@
-"""A patient's own record: where they live (the care home move-in), and the MDTs open to them."""
+"""A patient's own record: where they live (the care home move-in), and the MDTs open to them; the rows of
+Find patients' export (its CSV here and a saved search's download in reporting)."""
 
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -10,14 +11,36 @@ from django.utils import timezone
 from caseload.models import (
     CareEvent,
     Patient,
+    ltc_labels,
 )
 from pcn.audit import audit_by
 from pcn.models import Practice, User
+from pcn.nhs_number import format_nhs_number
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from mdt.models import MeetingSeries
+
+
+# Find patients' export: the values read (the patient's id first, for the audit), the header, each line.
+PATIENT_EXPORT_FIELDS = (
+    "pk", "nhs_number", "family_name", "given_name", "date_of_birth", "sex", "practice__ods_code",
+    "risk_score", "efi_score", "efi_category", "ae_attendances_12m", "emergency_admissions_12m",
+    "ltc_flags", "care_home__name", "coordinator_name",
+)  # fmt: skip
+PATIENT_EXPORT_HEADER = [
+    "NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
+    "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",
+    "Long-term conditions", "Care home", "Care coordinator",
+]  # fmt: skip
+
+
+def patient_export_line(row: tuple[Any, ...]) -> list[Any]:
+    """One patient's line from a row of PATIENT_EXPORT_FIELDS (unescaped: the writer escapes it)."""
+    _, nhs, family, given, dob, sex, practice, risk, efi, efi_cat, ae, ea, ltc, home, coordinator = row
+    return [format_nhs_number(nhs), family, given, dob.strftime("%d/%m/%Y"), sex, practice, risk, efi, efi_cat,
+            ae, ea, "; ".join(ltc_labels(ltc)), home, coordinator]  # fmt: skip
 
 
 def mdt_series_for(*, patient: Patient, user: User) -> "QuerySet[MeetingSeries]":

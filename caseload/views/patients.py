@@ -10,12 +10,16 @@ from django.utils import timezone
 
 from caseload.filters import PatientFilter, patient_cohort
 from caseload.forms.patients import CareHomeForm
-from caseload.models import CareEvent, Patient, ltc_labels
-from caseload.services.patients import patient_care_home_set
+from caseload.models import CareEvent, Patient
+from caseload.services.patients import (
+    PATIENT_EXPORT_FIELDS,
+    PATIENT_EXPORT_HEADER,
+    patient_care_home_set,
+    patient_export_line,
+)
 from pcn.audit import audit
 from pcn.exports import csv_download
 from pcn.forms import refusal_shown_on
-from pcn.nhs_number import format_nhs_number
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
 
@@ -65,25 +69,10 @@ def patient_export_view(request: HttpRequest) -> HttpResponse:
 
 def patients_csv(request: HttpRequest, patients: QuerySet[Patient], **detail: Any) -> HttpResponse:
     """The Find-patients CSV of `patients` (the cohort, filtered): also a saved search's download."""
-    rows = list(
-        patients.values_list(
-            "pk", "nhs_number", "family_name", "given_name", "date_of_birth", "sex", "practice__ods_code",
-            "risk_score", "efi_score", "efi_category", "ae_attendances_12m", "emergency_admissions_12m",
-            "ltc_flags", "care_home__name", "coordinator_name",
-        )[:EXPORT_LIMIT]
-    )  # fmt: skip
+    rows = list(patients.values_list(*PATIENT_EXPORT_FIELDS)[:EXPORT_LIMIT])
     audit(request, "patient.export", [row[0] for row in rows], rows=len(rows), **detail)
-    header = [
-        "NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice", "Risk score", "eFI",
-        "eFI category", "A&E attendances (12 months)", "Emergency admissions (12 months)",
-        "Long-term conditions", "Care home", "Care coordinator",
-    ]  # fmt: skip
-    lines = (
-        [format_nhs_number(nhs), family, given, dob.strftime("%d/%m/%Y"), sex, practice, risk, efi, efi_cat, ae,
-         ea, "; ".join(ltc_labels(ltc)), home, coordinator]
-        for (_, nhs, family, given, dob, sex, practice, risk, efi, efi_cat, ae, ea, ltc, home, coordinator) in rows
-    )  # fmt: skip
-    return csv_download(f"patients-{timezone.localdate():%Y%m%d}.csv", header, lines)
+    lines = (patient_export_line(row) for row in rows)
+    return csv_download(f"patients-{timezone.localdate():%Y%m%d}.csv", PATIENT_EXPORT_HEADER, lines)
 
 
 # --- The care home (the resident flag with a move-in date) ---------------------------------------------

@@ -26,7 +26,7 @@ can fail several checks; each check counts them once. The checks, exactly:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -205,10 +205,9 @@ CSV_HEADER = [
 ]  # fmt: skip
 
 
-def data_quality_csv_rows(check: Check, patients: Iterable[Patient]) -> Iterator[list[Any]]:
-    for patient in patients:
-        yield [
-            patient.nhs_number, patient.family_name, patient.given_name, _day(patient.date_of_birth),
-            patient.practice.ods_code, patient.practice.name, check.missing, check.detail(patient), check.fix,
-            check.where,
-        ]  # fmt: skip
+def data_quality_csv_row(check: Check, patient: Patient) -> list[Any]:
+    return [
+        patient.nhs_number, patient.family_name, patient.given_name, _day(patient.date_of_birth),
+        patient.practice.ods_code, patient.practice.name, check.missing, check.detail(patient), check.fix,
+        check.where,
+    ]  # fmt: skip

@@ -1,9 +1,13 @@
-"""Report downloads: asking for one (a row, or the identical one already asked for), and making its file in
-the background: CSV (one table), XLSX (a cover sheet, the figures, a sheet per breakdown) or PDF (a cover,
-then a chart and a table per figure). A monthly pack is the same for several reports in one file.
+"""Downloads made in the background: asking for one (a row, or the identical one already asked for),
+making its file, and deleting it once it is older than REPORTING_EXPORT_KEEP_DAYS.
 
-Making a file runs each figure's queries in turn, saving progress after each, so the download page can
-show how far it has gone. Every text cell of the spreadsheets is formula-escaped (pcn.exports).
+A report's file is CSV (one table), XLSX (a cover sheet, the figures, a sheet per breakdown) or PDF (a
+cover, then a chart and a table per figure); a monthly pack is the same for several reports in one file.
+Making it runs each figure's queries in turn, saving progress after each, so the download page can show
+how far it has gone. A list of patients (a saved search's result, a data-quality check's patients:
+reporting.services.list_exports) is written row by row to a temporary file, progress saved after each
+chunk of rows, and audited with every patient in it when made. Every text cell of the spreadsheets is
+formula-escaped (pcn.exports).
 """
 
 from __future__ import annotations
@@ -11,26 +15,29 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
 
+from pcn.audit import audit
 from pcn.exports import csv_safe, xlsx_write
 from pcn.models import Practice, User
 from reporting.charts import paired_bars_svg
-from reporting.models import PACK_KEY, ReportExport
+from reporting.models import PACK_KEY, ReportExport, SavedSearch
 from reporting.periods import Period
 from reporting.reports import REPORTS
 from reporting.reports.base import Breakdown, FigureRow, Measure, Report, Value, report_run
+from reporting.services.list_exports import LIST_WRITERS, ListRefused, PatientList, export_list
 
 
 @dataclass
@@ -69,6 +76,13 @@ def report_export_request(
         "version": versions(keys), "period_kind": period.kind.value, "period_start": period.start,
         "period_end": period.end, "practice_ids": sorted(practice_ids), "format": format,
     }  # fmt: skip
+    total = sum(len(REPORTS[key].measures) for key in keys) + 1  # each figure, then writing the file
+    return _reused_or_new(fields, progress_total=total)
+
+
+def _reused_or_new(fields: dict[str, Any], *, progress_total: int) -> tuple[ReportExport, bool]:
+    """The same download (`fields`) still waiting, being made, or made in the last
+    REPORTING_EXPORT_REUSE_MINUTES; else a new one (True: its task is to be queued)."""
     fresh = timezone.now() - timedelta(minutes=settings.REPORTING_EXPORT_REUSE_MINUTES)
     reusable = (
         ReportExport.objects.filter(**fields)
@@ -80,8 +94,21 @@ def report_export_request(
     )
     if reusable is not None:
         return reusable, False
-    total = sum(len(REPORTS[key].measures) for key in keys) + 1  # each figure, then writing the file
-    return ReportExport.objects.create(**fields, progress_total=total), True
+    return ReportExport.objects.create(**fields, progress_total=progress_total), True
+
+
+def list_export_request(
+    *, by: User, patients: PatientList, saved_search: SavedSearch | None, practice_ids: list[int],
+    format: str, rows: int,
+) -> tuple[ReportExport, bool]:  # fmt: skip
+    """A list's download to make in the background (`rows`, counted when asked, is its progress bar's
+    end), or the identical one asked for within the reuse window, and whether it is new."""
+    fields = {
+        "created_by": by, "kind": patients.kind, "report_key": patients.key, "label": patients.label,
+        "saved_search": saved_search, "query": saved_search.query if saved_search else "",
+        "practice_ids": sorted(practice_ids), "format": format,
+    }  # fmt: skip
+    return _reused_or_new(fields, progress_total=rows)
 
 
 def report_tables(
@@ -218,19 +245,39 @@ def _claim(export: ReportExport) -> ReportExport | None:
     request makes a new one). A running export is started again: its worker died and the task came back."""
     with transaction.atomic():
         export = ReportExport.objects.select_for_update().select_related("created_by").get(pk=export.pk)
-        if export.state in (ReportExport.State.READY, ReportExport.State.FAILED):
+        if export.state not in (ReportExport.State.PENDING, ReportExport.State.RUNNING):
             return None
         export.state, export.progress_done, export.error = ReportExport.State.RUNNING, 0, ""
         export.save(update_fields=["state", "progress_done", "error"])
     return export
 
 
+def _failed(export: ReportExport, error: Exception) -> None:
+    ReportExport.objects.filter(pk=export.pk).update(
+        state=ReportExport.State.FAILED, error=str(error)[:300] or type(error).__name__,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+
+
+def _ready(export: ReportExport, content: File) -> ReportExport:
+    export.file.save(export.filename, content, save=False)
+    export.state, export.progress_done = (
+        ReportExport.State.READY,
+        max(export.progress_done, export.progress_total),
+    )
+    export.finished_at = timezone.now()
+    export.save(update_fields=["file", "state", "progress_done", "progress_total", "finished_at"])
+    return export
+
+
 def report_export_render(*, export: ReportExport) -> ReportExport:
-    """Make the export's file (safe to run twice: a ready or failed export is left as it is)."""
+    """Make the export's file (safe to run twice: a ready, failed or expired export is left as it is)."""
     claimed = _claim(export)
     if claimed is None:
         export.refresh_from_db()
         return export
+    if claimed.is_list:
+        return _list_render(claimed)
     export = claimed
     # Practices the user has left since asking are left out: the file shows only what they may see now.
     practice_ids = sorted(set(export.practice_ids) & export.created_by.practice_ids())
@@ -248,13 +295,55 @@ def report_export_render(*, export: ReportExport) -> ReportExport:
         ]
         content = WRITERS[export.format](export, every)
     except Exception as error:
-        ReportExport.objects.filter(pk=export.pk).update(
-            state=ReportExport.State.FAILED, error=str(error)[:300] or type(error).__name__,
-            finished_at=timezone.now(),
-        )  # fmt: skip
+        _failed(export, error)
         raise
-    export.file.save(export.filename, ContentFile(content), save=False)
-    export.state, export.progress_done = ReportExport.State.READY, export.progress_total
-    export.finished_at = timezone.now()
-    export.save(update_fields=["file", "state", "progress_done", "finished_at"])
+    return _ready(export, ContentFile(content))
+
+
+def _list_render(export: ReportExport) -> ReportExport:
+    """Write the list row by row to a temporary file (never all of it in memory), then keep it; audited,
+    as the same download made in a request is, with every patient in it."""
+
+    def step(done: int) -> None:
+        export.progress_done = done
+        ReportExport.objects.filter(pk=export.pk).update(progress_done=done)
+
+    with tempfile.TemporaryFile() as target:
+        try:
+            patients = export_list(export)
+            written = LIST_WRITERS[export.format](target, patients, by=export.created_by, step=step)
+        except ListRefused as refused:
+            _failed(export, refused)
+            export.refresh_from_db()
+            return export  # nothing to retry: the maker may ask again once it can be run
+        except Exception as error:
+            _failed(export, error)
+            raise
+        export.progress_total = len(written)
+        target.seek(0)
+        export = _ready(export, File(target))
+    audit(None, patients.audit_action, written, user=export.created_by, export_id=export.pk,
+          format=export.format, rows=len(written), **patients.audit_detail)  # fmt: skip
     return export
+
+
+def report_exports_expire(*, now: datetime) -> int:
+    """Delete the files of downloads made more than REPORTING_EXPORT_KEEP_DAYS ago, keeping each row marked
+    expired (its page says so, and how to make it again); how many. Safe to run twice: each row is
+    locked and moved on from ready before its file is deleted, after the commit."""
+    before = now - timedelta(days=settings.REPORTING_EXPORT_KEEP_DAYS)
+    old = ReportExport.objects.filter(state=ReportExport.State.READY, finished_at__lt=before)
+    expired = 0
+    for pk in old.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            export = old.select_for_update().filter(pk=pk).first()
+            if export is None:
+                continue  # expired meanwhile
+            name, storage = export.file.name, export.file.storage
+            ReportExport.objects.filter(pk=pk).update(
+                state=ReportExport.State.EXPIRED, file="", expired_at=now
+            )
+            if name:
+                transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
+            expired += 1
+    return expired

@@ -6,6 +6,10 @@ The beat task runs daily; on other days it does nothing. A MonthlyPackDelivery r
 month) is claimed by setting sent_at before sending, so a second run, or a redelivery after a crash,
 sends no second email; a failed send releases the claim and re-raises. The files are made in the task
 itself (it is already in the background) before the email goes, so its links lead to a ready download.
+
+A pack that fails (a file that cannot be made, a send refused) leaves its row unsent, with the failure
+counted: an hourly sweep (`monthly_pack_retry`) tries it again, remaking only the files that failed, until
+it is sent or has failed REPORTING_MONTHLY_PACK_TRIES times, for as long as the month lasts.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import date
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -89,16 +94,41 @@ def monthly_pack_deliver(*, manager: User, period: Period) -> bool:
     return True
 
 
+def _deliver_or_count(manager: User, period: Period) -> bool:
+    """monthly_pack_deliver, a failure counted on its row and logged rather than raised: one manager's
+    failed pack (its export says why) must not stop the others'."""
+    try:
+        return monthly_pack_deliver(manager=manager, period=period)
+    except Exception as error:
+        logger.exception("The monthly pack for user %s could not be made or sent", manager.pk)
+        MonthlyPackDelivery.objects.filter(manager=manager, month=period.start).update(
+            failures=F("failures") + 1, error=(str(error) or type(error).__name__)[:300]
+        )
+        return False
+
+
 def monthly_pack_send(*, today: date) -> int:
     """On the first working day of the month, each manager's pack for the month before; how many were
     emailed by this call (none on any other day, and none a second time)."""
     if today != first_working_day_of_month(today):
         return 0
-    period, sent = last_complete_month(today), 0
-    for manager in pack_managers():
-        try:
-            sent += monthly_pack_deliver(manager=manager, period=period)
-        except Exception:
-            # One manager's failed pack (its export says why) must not stop the others'.
-            logger.exception("The monthly pack for user %s could not be made or sent", manager.pk)
-    return sent
+    period = last_complete_month(today)
+    return sum(_deliver_or_count(manager, period) for manager in pack_managers())
+
+
+def monthly_pack_retry(*, today: date) -> int:
+    """Each pack of this month's round (for last month) not sent yet because a try failed, tried again:
+    from the first working day to the month's end, at most REPORTING_MONTHLY_PACK_TRIES tries in all, to
+    managers who still are. How many were emailed by this call."""
+    if today < first_working_day_of_month(today):
+        return 0  # this month's round has not started: last month's was for the month before
+    period = last_complete_month(today)
+    managers = {manager.pk: manager for manager in pack_managers()}
+    unsent = MonthlyPackDelivery.objects.filter(
+        month=period.start, sent_at__isnull=True, failures__gt=0,
+        failures__lt=settings.REPORTING_MONTHLY_PACK_TRIES, manager_id__in=managers,
+    ).order_by("manager_id")  # fmt: skip
+    return sum(
+        _deliver_or_count(managers[manager_id], period)
+        for manager_id in unsent.values_list("manager_id", flat=True)
+    )

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.forms import ModelChoiceField
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -138,6 +140,30 @@ def change_words(count: int, before: SavedSearchRun | None) -> str:
     if count == before.count:
         return f"the same as {when}"
     return f"{abs(count - before.count):,} {'more' if count > before.count else 'fewer'} than {when}"
+
+
+def filters_described(filterset: FilterSet) -> list[tuple[str, str]]:
+    """The filters set, in words: ("Practice", "Riverside Surgery"), ("Age", "75 to 84, 85+")."""
+    form, described = filterset.form, []
+    if not form.is_bound:
+        return described
+    for name, value in form.cleaned_data.items():
+        values = [
+            v
+            for v in (value if isinstance(value, list | QuerySet) else [value])
+            if v not in (None, "", False)
+        ]
+        if not values or (name == "due_match" and not form.cleaned_data.get("due_month")):
+            continue
+        field = form.fields[name]
+        choices = (
+            {}
+            if isinstance(field, ModelChoiceField)
+            else {str(k): v for k, v in getattr(field, "choices", [])}
+        )
+        words = ["Yes" if item is True else str(choices.get(str(item), item)) for item in values]
+        described.append((str(field.label), ", ".join(words)))
+    return described
 
 
 # --- The weekly job ----------------------------------------------------------------------------------

@@ -3,26 +3,21 @@ of them to fix in the GP system (reporting.services.data_quality says what each 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from pcn.audit import audit
-from pcn.exports import csv_download
 from pcn.pagination import CappedPaginator, query_without
 from pcn.permissions import Perm, permission_required
-from reporting.forms import DataQualityForm
-from reporting.services.data_quality import (
-    CHECKS,
-    CSV_HEADER,
-    Check,
-    data_quality_counts,
-    data_quality_csv_rows,
-    data_quality_patients,
-)
+from reporting.forms import DataQualityForm, ListDownloadForm
+from reporting.services.data_quality import CHECKS, Check, data_quality_counts, data_quality_patients
+from reporting.services.list_exports import data_quality_list
+from reporting.views.exports import list_download
 
 PATIENTS_PER_PAGE = 50
-EXPORT_LIMIT = 50_000  # as the coding discrepancies CSV: one practice's list to fix, streamed
 
 
 def _check_or_404(key: str) -> Check:
@@ -59,22 +54,24 @@ def data_quality_patients_view(request: HttpRequest, check: str) -> HttpResponse
     )
     page = CappedPaginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     audit(request, "report.data_quality.patients", page.object_list, check=check, page=page.number)
-    context = {"check": chosen, "form": form, "page": page, "query_string": query_without(request, "page")}
+    context = {
+        "check": chosen, "form": form, "page": page, "query_string": query_without(request, "page"),
+        "background_rows": settings.REPORTING_EXPORT_BACKGROUND_ROWS,
+    }  # fmt: skip
     return render(request, "reporting/data_quality_patients.html", context)
 
 
+@require_POST
 @permission_required(Perm.VIEW_PATIENTS)
 def data_quality_csv_view(request: HttpRequest, check: str) -> HttpResponse:
-    """Every patient failing the check (up to EXPORT_LIMIT), streamed; audited with each of them."""
-    chosen, form = _check_or_404(check), _form(request)
+    """Every patient failing the check (up to 50,000), as CSV (or Excel) to fix them by; over
+    REPORTING_EXPORT_BACKGROUND_ROWS rows, made in the background. Audited with each of them."""
+    chosen = _check_or_404(check)
+    form, format_form = DataQualityForm(request.POST, user=request.user), ListDownloadForm(request.POST)  # type: ignore[arg-type]
+    if not (form.is_valid() and format_form.is_valid()):
+        return redirect("reporting:data_quality")
     ids = form.practice_ids()
-    patients = data_quality_patients(
-        check=chosen,
-        user=request.user,
-        practice_ids=ids,
-        today=timezone.localdate(),  # type: ignore[arg-type]
-    )[:EXPORT_LIMIT]
-    listed = list(patients.values_list("pk", flat=True))
-    audit(request, "report.data_quality.export", listed, check=check, rows=len(listed), practices=ids)
-    rows = data_quality_csv_rows(chosen, patients.iterator(chunk_size=2000))
-    return csv_download(f"data-quality-{check}-{timezone.localdate().isoformat()}.csv", CSV_HEADER, rows)
+    patients = data_quality_list(
+        check=chosen, user=request.user, practice_ids=ids, today=timezone.localdate()
+    )  # type: ignore[arg-type]
+    return list_download(request, patients, format=format_form.cleaned_data["format"], practice_ids=ids)

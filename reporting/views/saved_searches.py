@@ -6,32 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
-from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from caseload.views.patients import EXPORT_LIMIT, patients_csv
 from pcn.audit import audit
-from pcn.exports import csv_download
-from pcn.nhs_number import format_nhs_number
 from pcn.permissions import Perm, has_perm, permission_required
-from recall.models import RecallEntry
-from reporting.forms import SavedSearchCreateForm, SavedSearchEditForm
+from reporting.forms import ListDownloadForm, SavedSearchCreateForm, SavedSearchEditForm
 from reporting.models import SavedSearch, SavedSearchRun
+from reporting.services.list_exports import saved_search_list
 from reporting.services.saved_searches import (
     change_words,
     counted,
+    filters_described,
     previous_run,
     saved_search_create,
     saved_search_filter,
     saved_search_run,
     saved_search_update,
 )
+from reporting.views.exports import list_download
 
 HISTORY_ROWS = 100
 
@@ -100,34 +98,11 @@ def saved_search_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         filters, refused = None, error.messages
     context = {
         "search": search, "history": _history(search, request), "refused": refused,
-        "filters": _described(filters) if filters else [], "is_owner": search.owner_id == request.user.pk,
+        "filters": filters_described(filters) if filters else [], "is_owner": search.owner_id == request.user.pk,
         "can_schedule": has_perm(search.owner, Perm.VIEW_PCN_FIGURES),
+        "background_rows": settings.REPORTING_EXPORT_BACKGROUND_ROWS, "keep_days": settings.REPORTING_EXPORT_KEEP_DAYS,
     }  # fmt: skip
     return render(request, "reporting/saved_search_detail.html", context)
-
-
-def _described(filterset: Any) -> list[tuple[str, str]]:
-    """The filters set, in words: ("Practice", "Riverside Surgery"), ("Age", "75 to 84, 85+")."""
-    form, described = filterset.form, []
-    if not form.is_bound:
-        return described
-    for name, value in form.cleaned_data.items():
-        values = [
-            v
-            for v in (value if isinstance(value, list | QuerySet) else [value])
-            if v not in (None, "", False)
-        ]
-        if not values or (name == "due_match" and not form.cleaned_data.get("due_month")):
-            continue
-        field = form.fields[name]
-        choices = (
-            {}
-            if isinstance(field, ModelChoiceField)
-            else {str(k): v for k, v in getattr(field, "choices", [])}
-        )
-        words = ["Yes" if item is True else str(choices.get(str(item), item)) for item in values]
-        described.append((str(field.label), ", ".join(words)))
-    return described
 
 
 @require_POST
@@ -148,42 +123,25 @@ def saved_search_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(search.list_url())
 
 
+@require_POST
 @permission_required(Perm.VIEW_PATIENTS)
 def saved_search_download_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The result as CSV, in the user's scope: Find patients' own export, or the worklist's rows."""
+    """The result as CSV or Excel, in the user's scope: Find patients' columns, or the worklist's. Over
+    REPORTING_EXPORT_BACKGROUND_ROWS rows it is made in the background (reporting.views.exports)."""
     search = _search_or_404(request, pk)
+    form = ListDownloadForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose CSV or Excel to download.")
+        return redirect(search)
     try:
-        filters = saved_search_filter(search=search, user=request.user)  # type: ignore[arg-type]
+        patients = saved_search_list(search=search, user=request.user)  # type: ignore[arg-type]
     except ValidationError as refused:
         messages.error(request, "This search cannot be run for your practices: " + " ".join(refused.messages))
         return redirect(search)
-    if search.kind == SavedSearch.Kind.PATIENTS:
-        return patients_csv(request, filters.qs, filters=search.query, saved_search=search.pk)
-    return _worklist_csv(request, search, filters.qs)
-
-
-def _worklist_csv(request: HttpRequest, search: SavedSearch, entries: QuerySet[RecallEntry]) -> HttpResponse:
-    rows = list(
-        entries.values_list(
-            "patient_id", "patient__nhs_number", "patient__family_name", "patient__given_name", "register__name",
-            "due_month", "state",
-        )[:EXPORT_LIMIT]
+    return list_download(
+        request, patients, format=form.cleaned_data["format"], saved_search=search,
+        practice_ids=sorted(request.user.practice_ids()),  # type: ignore[union-attr]
     )  # fmt: skip
-    audit(
-        request,
-        "report.saved_search.download",
-        [row[0] for row in rows],
-        saved_search=search.pk,
-        rows=len(rows),
-    )
-    states = dict(RecallEntry.State.choices)
-    lines = (
-        [format_nhs_number(nhs), ", ".join(part for part in (family.upper(), given) if part) or "Name not known",
-         register, f"{due:%B %Y}", states.get(state, state)]
-        for (_, nhs, family, given, register, due, state) in rows
-    )  # fmt: skip
-    header = ["NHS number", "Name", "Register", "Due month", "State"]
-    return csv_download(f"recall-worklist-{timezone.localdate():%Y%m%d}.csv", header, lines)
 
 
 @permission_required(Perm.VIEW_PATIENTS)

@@ -505,7 +505,11 @@ MATRIX: dict[str, Spec] = {
     "reporting:saved_search_run": Spec(
         roles=PATIENT_ROLES, args=saved_search_pk, method="post", ok=frozenset({302})
     ),
-    "reporting:saved_search_download": Spec(roles=PATIENT_ROLES, args=saved_search_pk),
+    # Downloading asks for CSV or Excel (a POST: a large result makes a background download); with no
+    # format it goes back to the search with a message.
+    "reporting:saved_search_download": Spec(
+        roles=PATIENT_ROLES, args=saved_search_pk, method="post", ok=frozenset({302})
+    ),
     "reporting:saved_search_edit": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
     "reporting:saved_search_delete": Spec(roles=frozenset({Role.COORDINATOR}), args=saved_search_pk),
     # The dashboard (reporting.views.dashboard): aggregate figures over the user's own practices, no
@@ -551,7 +555,10 @@ MATRIX: dict[str, Spec] = {
     # tests/reporting/test_bi_feed.py. Tokens are the administrators' alone, PCN-wide.
     "reporting:data_quality": Spec(roles=PATIENT_ROLES),
     "reporting:data_quality_patients": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["no_mobile"]),
-    "reporting:data_quality_csv": Spec(roles=PATIENT_ROLES, args=lambda ctx: ["no_mobile"]),
+    # A POST with the format (a large list makes a background download); with none, back to the report.
+    "reporting:data_quality_csv": Spec(
+        roles=PATIENT_ROLES, args=lambda ctx: ["no_mobile"], method="post", ok=frozenset({302})
+    ),
     "reporting:bi_feed": Spec(
         public=True, two_factor_exempt=True, args=lambda ctx: ["caseload"], ok=frozenset({401})
     ),

@@ -20,6 +20,7 @@ from tests.reporting.report_data import pam, plan_version
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 12, 3)
+CSV = {"format": "csv"}
 
 
 @pytest.fixture(autouse=True)
@@ -177,14 +178,14 @@ def test_an_outsider_lists_only_their_own_practice(client, sign_in_as, outsider,
     sign_in_as(outsider)
     response = client.get(reverse("reporting:data_quality_patients", args=["no_mobile"]))
     assert [p.family_name for p in response.context["page"].object_list] == ["Bnomobile"]
-    csv_response = client.get(reverse("reporting:data_quality_csv", args=["no_mobile"]))
+    csv_response = client.post(reverse("reporting:data_quality_csv", args=["no_mobile"]), {"format": "csv"})
     assert [row[1] for row in read_csv(csv_response)[1:]] == ["Bnomobile"]
 
 
 def test_an_unknown_check_is_404(client, sign_in_as, lead_of_both):
     sign_in_as(lead_of_both)
     assert client.get(reverse("reporting:data_quality_patients", args=["no_shoes"])).status_code == 404
-    assert client.get(reverse("reporting:data_quality_csv", args=["no_shoes"])).status_code == 404
+    assert client.post(reverse("reporting:data_quality_csv", args=["no_shoes"]), CSV).status_code == 404
 
 
 def test_the_list_query_count_does_not_grow(
@@ -210,7 +211,7 @@ def test_the_csv_lists_each_patient_with_the_fix_and_is_audited(
     client, sign_in_as, lead_of_both, data, practice_a
 ):
     sign_in_as(lead_of_both)
-    response = client.get(reverse("reporting:data_quality_csv", args=["pcsp_overdue"]))
+    response = client.post(reverse("reporting:data_quality_csv", args=["pcsp_overdue"]), CSV)
     assert response.status_code == 200
     assert (
         response["Content-Disposition"] == 'attachment; filename="data-quality-pcsp_overdue-2026-12-03.csv"'
@@ -239,7 +240,7 @@ def test_the_csv_is_escaped_and_takes_the_practice_chosen(
     good(practice_a, '=HYPERLINK("http://x")', mobile="")
     good(practice_b, "Other", mobile="")
     sign_in_as(lead_of_both)
-    response = client.get(
-        reverse("reporting:data_quality_csv", args=["no_mobile"]), {"practice": practice_a.pk}
+    response = client.post(
+        reverse("reporting:data_quality_csv", args=["no_mobile"]), {"practice": practice_a.pk, **CSV}
     )
     assert [row[1] for row in read_csv(response)[1:]] == ['\'=HYPERLINK("http://x")']

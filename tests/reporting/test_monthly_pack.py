@@ -1,5 +1,6 @@
 """The monthly PCN pack: on the first working day of the month each manager is emailed, once, links to
-last month's pack (PDF and XLSX) over their practices; on any other day nothing happens."""
+last month's pack (PDF and XLSX) over their practices; on any other day nothing happens, but for the
+hourly retry of a pack that failed (still emailed once)."""
 
 import io
 from datetime import date, datetime
@@ -15,7 +16,8 @@ from caseload.models import Patient
 from pcn.models import AuditEvent, Role
 from pcn.working_days import first_working_day_of_month
 from reporting.models import MonthlyPackDelivery, ReportExport
-from reporting.tasks import monthly_pack_task
+from reporting.services import exports as export_service
+from reporting.tasks import monthly_pack_retry_task, monthly_pack_task
 from tests.conftest import make_person, pdf_text
 from tests.reporting.test_caseload_report import caseloads  # noqa: F401 — the shared data set
 
@@ -121,3 +123,54 @@ def test_a_failed_send_is_sent_on_the_next_run(managers, monkeypatch):
         monthly_pack_task()
     assert len(mail.outbox) == 2
     assert ReportExport.objects.count() == 4  # the packs made on the first run were sent, not made again
+
+
+@pytest.mark.usefixtures("managers")
+def test_a_pack_that_could_not_be_made_is_made_and_sent_by_the_retry_once(monkeypatch):
+    broken = {"on": True}
+    pdf_writer = export_service.WRITERS["pdf"]
+
+    def sometimes(export, every):
+        if broken["on"]:
+            raise RuntimeError("The PDF renderer crashed")
+        return pdf_writer(export, every)
+
+    monkeypatch.setitem(export_service.WRITERS, "pdf", sometimes)
+    with time_machine.travel(datetime(2026, 12, 1, 7, 0, tzinfo=LONDON), tick=False):
+        monthly_pack_task()  # both packs fail: nothing is sent, each failure counted
+        monthly_pack_retry_task()  # the hourly sweep at 07:20: still broken
+    assert mail.outbox == []
+    assert sorted(MonthlyPackDelivery.objects.values_list("sent_at", "failures", "error")) == [
+        (None, 2, "The PDF renderer crashed"), (None, 2, "The PDF renderer crashed"),
+    ]  # fmt: skip
+    assert list(ReportExport.objects.filter(format="pdf").values_list("state", flat=True)) == ["failed"] * 4
+
+    broken["on"] = False
+    with time_machine.travel(datetime(2026, 12, 2, 9, 20, tzinfo=LONDON), tick=False):
+        monthly_pack_task()  # not the first working day: the daily job does nothing
+        assert mail.outbox == []
+        monthly_pack_retry_task()
+        monthly_pack_retry_task()  # run twice: each manager is still emailed once
+    assert sorted(message.to[0] for message in mail.outbox) == ["max@example.test", "mina@example.test"]
+    deliveries = MonthlyPackDelivery.objects.select_related("pdf", "xlsx")
+    assert all(d.sent_at is not None for d in deliveries) and deliveries.count() == 2
+    assert {(d.pdf.state, d.xlsx.state) for d in deliveries} == {("ready", "ready")}
+    # Only the failed PDFs were made again; each manager's XLSX waited and was made once.
+    assert ReportExport.objects.filter(format="xlsx").count() == 2
+    assert ReportExport.objects.filter(format="pdf", state="ready").count() == 2
+    assert AuditEvent.objects.filter(action="report.monthly_pack.send").count() == 2
+
+
+def test_the_retry_gives_up_after_the_tries_and_leaves_other_months_alone(managers, settings, monkeypatch):
+    settings.REPORTING_MONTHLY_PACK_TRIES = 2
+    mina, _ = managers
+    MonthlyPackDelivery.objects.create(manager=mina.user, month=date(2026, 11, 1), failures=2)
+    MonthlyPackDelivery.objects.create(manager=mina.user, month=date(2026, 10, 1), failures=1)
+    with time_machine.travel(datetime(2026, 12, 2, 9, 20, tzinfo=LONDON), tick=False):
+        monthly_pack_retry_task()
+    assert mail.outbox == [] and not ReportExport.objects.exists()
+    # Before the first working day, last month's round has not begun: October's pack is not retried.
+    MonthlyPackDelivery.objects.filter(month=date(2026, 11, 1)).update(failures=1)
+    with time_machine.travel(datetime(2027, 1, 1, 9, 20, tzinfo=LONDON), tick=False):  # a bank holiday
+        monthly_pack_retry_task()
+    assert mail.outbox == [] and not ReportExport.objects.exists()

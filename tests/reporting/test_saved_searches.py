@@ -24,6 +24,7 @@ from tests.reporting.report_data import entry
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=LONDON)  # QOF year 2025/26
+CSV = {"format": "csv"}
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +137,7 @@ def test_an_invalid_filter_is_refused_with_a_clear_error(sign_in_as, coordinator
 SEARCH_URLS = [
     ("reporting:saved_search_detail", "get"),
     ("reporting:saved_search_run", "post"),
-    ("reporting:saved_search_download", "get"),
+    ("reporting:saved_search_download", "post"),
     ("reporting:saved_search_edit", "get"),
     ("reporting:saved_search_delete", "get"),
     ("reporting:saved_search_delete", "post"),
@@ -178,7 +179,7 @@ def test_a_shared_search_is_run_in_the_runners_scope(
     assert [(r.run_by, r.count) for r in SavedSearchRun.objects.order_by("id")] == [
         (manager.user, 5), (coordinator.user, 2),
     ]  # fmt: skip
-    download = rows(coordinators.get(reverse("reporting:saved_search_download", args=[search.pk])))
+    download = rows(coordinators.post(reverse("reporting:saved_search_download", args=[search.pk]), CSV))
     assert len(download) == 1 + 2
     assert {row[5] for row in download[1:]} == {practice_a.ods_code}
 
@@ -195,7 +196,7 @@ def test_a_search_naming_a_practice_the_runner_cannot_see_is_refused(
     page = client.get(response["Location"])
     assert "This search cannot be run for your practices: Practice: Select a valid choice." in page.text
     assert SavedSearchRun.objects.count() == 0
-    assert client.get(reverse("reporting:saved_search_download", args=[search.pk])).status_code == 302
+    assert client.post(reverse("reporting:saved_search_download", args=[search.pk]), CSV).status_code == 302
 
 
 # --- History and change ------------------------------------------------------------------------------
@@ -249,9 +250,9 @@ def test_a_patients_download_is_the_find_patients_csv_escaped_and_audited(
     search = saved_search_create(
         owner=coordinator.user, kind="patients", query="risk_band=high", name="High", shared=False
     )
-    response = sign_in_as(coordinator).get(reverse("reporting:saved_search_download", args=[search.pk]))
+    response = sign_in_as(coordinator).post(reverse("reporting:saved_search_download", args=[search.pk]), CSV)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="patients-20260302.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="high-2026-03-02.csv"'
     table = rows(response)
     assert table[0][:6] == ["NHS number", "Family name", "Given name", "Date of birth", "Sex", "Practice"]
     assert table[1][:3] == ["999 000 0026", "'=HYPERLINK(1)", "'@Ann"]
@@ -274,8 +275,8 @@ def test_a_worklist_download_has_its_rows_escaped_and_audited(sign_in_as, coordi
         name="DM",
         shared=True,
     )
-    response = sign_in_as(coordinator).get(reverse("reporting:saved_search_download", args=[search.pk]))
-    assert response["Content-Disposition"] == 'attachment; filename="recall-worklist-20260302.csv"'
+    response = sign_in_as(coordinator).post(reverse("reporting:saved_search_download", args=[search.pk]), CSV)
+    assert response["Content-Disposition"] == 'attachment; filename="dm-2026-03-02.csv"'
     assert rows(response) == [
         ["NHS number", "Name", "Register", "Due month", "State"],
         ["999 000 0034", "'-MINUS, Ed", diabetes.name, "June 2025", "Invited"],
