@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from careplans.models import CarePlanVersion
-from caseload.models import ActivationMeasure, CaseloadEpisode, Patient
+from caseload.models import ActivationMeasure, CaseloadEpisode, Patient, PatientQuerySet
 from pcn.models import Membership, Practice, User
 
 
@@ -161,7 +161,7 @@ CHECKS: dict[str, Check] = {
 }  # fmt: skip
 
 
-def checked_patients() -> QuerySet[Patient]:
+def checked_patients() -> PatientQuerySet:
     """The patients the checks look at: living, registered."""
     return Patient.objects.filter(is_deceased=False, has_left=False)
 
@@ -180,10 +180,10 @@ def data_quality_counts(*, practice_ids: Iterable[int], today: date) -> list[Pra
         checked_patients().filter(practice_id__in=ids).order_by().values("practice_id")
         .annotate(patients=Count("pk"), **{key: Count("pk", filter=c.condition(today)) for key, c in CHECKS.items()})
     )  # fmt: skip
-    by_practice = {row["practice_id"]: row for row in rows}
+    by_practice: dict[int, dict[str, Any]] = {row["practice_id"]: row for row in rows}
     out = []
     for practice in Practice.objects.filter(pk__in=ids).order_by("name"):
-        row = by_practice.get(practice.pk, {})
+        row: dict[str, Any] = by_practice.get(practice.pk, {})
         out.append(PracticeCounts(practice, {key: row.get(key, 0) for key in CHECKS}, row.get("patients", 0)))
     return out
 
@@ -195,7 +195,7 @@ def data_quality_patients(
     return (
         checked_patients().visible_to(user).filter(practice_id__in=list(practice_ids))
         .filter(check.condition(today)).annotate(**check.annotations())
-        .select_related("practice").order_by(*Patient._meta.ordering)
+        .select_related("practice").order_by(*(Patient._meta.ordering or ()))
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -70,7 +71,7 @@ def report_export_request(
     """The download asked for, and whether it is new (its task is then to be queued). The same user asking
     for the same report, period, practices, version and format again while one is waiting, being made, or
     was made in the last REPORTING_EXPORT_REUSE_MINUTES gets that one: the figures would be the same."""
-    keys = pack_reports if report_key == PACK_KEY else [report_key]
+    keys = (pack_reports or []) if report_key == PACK_KEY else [report_key]
     fields = {
         "created_by": by, "report_key": report_key, "pack_reports": keys if report_key == PACK_KEY else [],
         "version": versions(keys), "period_kind": period.kind.value, "period_start": period.start,
@@ -289,8 +290,11 @@ def report_export_render(*, export: ReportExport) -> ReportExport:
         ReportExport.objects.filter(pk=export.pk).update(progress_done=done)
 
     try:
+        period = export.period
+        if period is None:
+            raise ValueError("A report download has a period.")
         every = [
-            report_tables(report=REPORTS[key], period=export.period, practice_ids=practice_ids, step=step)
+            report_tables(report=REPORTS[key], period=period, practice_ids=practice_ids, step=step)
             for key in export.report_keys
         ]
         content = WRITERS[export.format](export, every)
@@ -344,6 +348,6 @@ def report_exports_expire(*, now: datetime) -> int:
                 state=ReportExport.State.EXPIRED, file="", expired_at=now
             )
             if name:
-                transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
+                transaction.on_commit(partial(storage.delete, name))
             expired += 1
     return expired

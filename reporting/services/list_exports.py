@@ -148,7 +148,11 @@ def export_list(export: ReportExport) -> PatientList:
             check=CHECKS[export.report_key], user=user, practice_ids=export.practice_ids,
             today=timezone.localdate(),
         )  # fmt: skip
-    search = SavedSearch.objects.visible_to(user).filter(pk=export.saved_search_id).first()
+    search = (
+        SavedSearch.objects.visible_to(user).filter(pk=export.saved_search_id).first()
+        if export.saved_search_id is not None
+        else None
+    )
     if search is None:
         raise ListRefused("The saved search has been deleted, or is no longer shared with you.")
     # The filters as they were asked for: the download shows what was asked, whatever was edited since.

@@ -144,7 +144,8 @@ def change_words(count: int, before: SavedSearchRun | None) -> str:
 
 def filters_described(filterset: FilterSet) -> list[tuple[str, str]]:
     """The filters set, in words: ("Practice", "Riverside Surgery"), ("Age", "75 to 84, 85+")."""
-    form, described = filterset.form, []
+    form = filterset.form
+    described: list[tuple[str, str]] = []
     if not form.is_bound:
         return described
     for name, value in form.cleaned_data.items():
