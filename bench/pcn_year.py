@@ -9,7 +9,7 @@ national figures):
 - 2 in 100 patients taken onto a caseload in the year (40 in 100 of them closed since, with a reason), each
   with the referral that brought them;
 - a contact about every 30 days of an episode (1 to 12), PAM for 6 in 10 (half re-measured), signposting
-  for 7 in 10 and support given for 2 in 10;
+  for 7 in 10, support given for 2 in 10 and feedback or a story for 1 in 4 (1 in 5 of them good news);
 - a personalised care and support plan agreed for 6 in 10 (a third of those reviewed), a draft for 1 in 10;
 - transfers of care for 1 in 10 patients (85 in 100 triaged);
 - each MDT series meeting weekly, 6 to 10 patients discussed and 1 or 2 actions each (7 in 10 closed).
@@ -34,6 +34,7 @@ from caseload.models import (
     CareEvent,
     CaseloadEpisode,
     Contact,
+    Feedback,
     Patient,
     Referral,
     ReferralType,
@@ -125,7 +126,7 @@ def _episode_work(year: _Year, episodes: list[CaseloadEpisode]) -> dict[str, int
     types = list(ReferralType.objects.filter(is_active=True).order_by("pk"))
     services = list(Service.objects.filter(is_active=True).order_by("pk"))
     interventions = sorted(INTERVENTIONS_BY_KEY)
-    contacts, pams, signposts, support, referrals = [], [], [], [], []
+    contacts, pams, signposts, support, referrals, stories = [], [], [], [], [], []
     for episode in episodes:
         opened, last = timezone.localdate(episode.opened_at), _last_day(year, episode)
         by = episode.coordinator
@@ -182,6 +183,19 @@ def _episode_work(year: _Year, episodes: list[CaseloadEpisode]) -> dict[str, int
                     given_by=by,
                 )
             )
+        if rng.random() < 0.25:
+            stories.append(
+                Feedback(
+                    patient_id=episode.patient_id,
+                    given_on=year.day_between(opened, last),
+                    given_by=Feedback.GivenBy.PERSON,
+                    story="The calls have helped me get back out to the shops.",
+                    rating=rng.choice((None, 3, 4, 4, 5)),
+                    consent_to_share=rng.random() < 0.6,
+                    is_good_news=rng.random() < 0.2,
+                    recorded_by=by,
+                )
+            )
         if types:
             referrals.append(_referral(year, episode, rng.choice(types)))
     for model, rows in (
@@ -190,6 +204,7 @@ def _episode_work(year: _Year, episodes: list[CaseloadEpisode]) -> dict[str, int
         (Signposting, signposts),
         (SupportGiven, support),
         (Referral, referrals),
+        (Feedback, stories),
     ):
         model.objects.bulk_create(rows, batch_size=BATCH)
     return {
@@ -198,6 +213,7 @@ def _episode_work(year: _Year, episodes: list[CaseloadEpisode]) -> dict[str, int
         "signposting": len(signposts),
         "support given": len(support),
         "referrals": len(referrals),
+        "feedback": len(stories),
     }
 
 

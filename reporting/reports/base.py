@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from functools import reduce, wraps
+from functools import cached_property, reduce, wraps
 from statistics import median
 from typing import Any
 
@@ -99,10 +99,16 @@ class Measure:
         path, distinct = self._counted_path()
         return Count(path, distinct=distinct)
 
+    @cached_property
+    def model(self) -> type[Model]:
+        """The model of the figure's rows (building `base()` just to ask costs a query's worth of work
+        where it is made of subqueries)."""
+        return self.base().model
+
     def _date(self) -> tuple[str, Field]:
         """The date field `date_field` ends on (through relations, e.g. "meeting__starts_at"), as a path
         without any transform after it, and the field."""
-        model: type[Model] = self.base().model
+        model: type[Model] = self.model
         names: list[str] = []
         for part in self.date_field.split("__"):  # type: ignore[union-attr]
             found = model._meta.get_field(part)
@@ -145,16 +151,21 @@ class Measure:
     @property
     def counted_by_condition(self) -> bool:
         """Whether `condition_counts` can count this figure with others on the same rows: an event figure
-        or a condition on its rows, each row counted once (no distinct values)."""
-        return bool(self.when or self.date_field) and not (
-            self.as_at or self.distinct or self.distinct_patients
+        or a condition on its rows, counting each row once or each patient once at their own practice."""
+        return (
+            bool(self.when or self.date_field)
+            and not (self.as_at or self.distinct)
+            and (not self.distinct_patients or self.practice_is_the_patients)
         )
 
     def grouped_breakdowns(self) -> list[Breakdown]:
         """The breakdowns `condition_counts` groups by: fields each row has one value of (grouping by a
-        list field, or by a path through a one-to-many relation, would multiply the other figures' rows).
-        The others are counted on their own (`breakdown`)."""
-        model = self.base().model
+        list field, or by a path through a one-to-many relation, would multiply the other figures' rows),
+        for a figure counting rows (a patient's rows may fall under two values). The others are counted on
+        their own (`breakdown`)."""
+        if self.distinct_patients:
+            return []
+        model = self.model
         return [b for b in self.breakdowns if not b.contains and _single_valued(model, b.path)]
 
     def _range(self, period: Period) -> tuple[Any, Any]:
@@ -310,8 +321,10 @@ def condition_counts(
 ) -> dict[tuple[str, Period], Group]:
     """Figures that are conditions on the same rows (`Measure.condition`, the same `base` and `practice_path`),
     each in each period, in one query grouped by practice and by every breakdown's field: for each
-    (figure key, period) the groups it counts, with their counts (groups it counts none of are left out)."""
+    (figure key, period) the groups it counts, with their counts (groups it counts none of are left out).
+    Figures of distinct patients (all of them, or none) are counted per practice alone."""
     first = measures[0]
+    counted, distinct = ("pk", False) if not first.distinct_patients else (first.patient_path, True)
     paths = list(
         dict.fromkeys([first.practice_path, *(b.path for m in measures for b in m.grouped_breakdowns())])
     )
@@ -323,7 +336,9 @@ def condition_counts(
         .filter(reduce(operator.or_, conditions.values()))
         .order_by()
         .values(*paths)
-        .annotate(**{names[key]: Count("pk", filter=q) for key, q in conditions.items()})
+        .annotate(
+            **{names[key]: Count(counted, distinct=distinct, filter=q) for key, q in conditions.items()}
+        )
     )
     found: dict[tuple[str, Period], Group] = {key: [] for key in conditions}
     for row in rows:
@@ -357,13 +372,13 @@ def _counted_by_condition(
 ) -> tuple[dict[tuple[str, Period], dict[int, Value]], dict[tuple[str, str], list[tuple[str, int]]]]:
     """The figures `condition_counts` can count, one query per set of rows: per (figure key, period) the
     counts per practice, and per (figure key, breakdown key) this period's breakdown."""
-    sets: dict[tuple[Hashable, str], list[Measure]] = defaultdict(list)
+    sets: dict[tuple[Hashable, str, bool], list[Measure]] = defaultdict(list)
     for m in measures:
         if isinstance(m, Measure) and m.counted_by_condition:
-            sets[m.base, m.practice_path].append(m)
+            sets[m.base, m.practice_path, m.distinct_patients].append(m)
     counts: dict[tuple[str, Period], dict[int, Value]] = {}
     breakdowns: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for (_, practice_path), members in sets.items():
+    for (_, practice_path, _), members in sets.items():
         found = condition_counts(members, [period, period.previous()], practice_ids)
         for (key, in_period), groups in found.items():
             counts[key, in_period] = dict(_summed(groups, practice_path))

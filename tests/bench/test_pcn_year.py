@@ -45,7 +45,7 @@ def test_a_year_of_every_kind_counted_by_the_reports(pcn_year_seed):
         result = report_run(report=REPORTS["contacts"], period=qof_year(2026), practice_ids=practice_ids)
     assert set(added) == {
         "episodes", "contacts", "PAM scores", "signposting", "support given", "referrals", "care plans",
-        "care plan reviews", "transfers of care", "MDT meetings", "agenda items", "MDT actions",
+        "care plan reviews", "transfers of care", "MDT meetings", "agenda items", "MDT actions", "feedback",
     }  # fmt: skip
     assert all(n > 0 for n in added.values()), added
     assert added["episodes"] == expected_episodes
