@@ -333,7 +333,7 @@ def condition_counts(
     rows = (
         first.base()
         .filter(**{f"{first.practice_path}__in": practice_ids})
-        .filter(reduce(operator.or_, conditions.values()))
+        .filter(_any_of(measures, periods, conditions.values()))
         .order_by()
         .values(*paths)
         .annotate(
@@ -346,6 +346,18 @@ def condition_counts(
             if row[name]:
                 found[key].append(({path: row[path] for path in paths}, row[name]))
     return found
+
+
+def _any_of(measures: Sequence[Measure], periods: Sequence[Period], conditions: Iterable[Q]) -> Q:
+    """The rows any of the conditions may count: where every figure is dated by the same field, that
+    field from the first period's start to the last one's end (one comparison, however many figures);
+    otherwise any of the conditions."""
+    dated_by = {m.date_field for m in measures}
+    if len(dated_by) == 1 and None not in dated_by:
+        first, last = min(p.start for p in periods), max(p.end for p in periods)
+        whole = Period(periods[0].kind, first, last)
+        return Q(**{f"{measures[0].date_field}__range": measures[0]._range(whole)})
+    return reduce(operator.or_, conditions)
 
 
 def _single_valued(model: type[Model], path: str) -> bool:
