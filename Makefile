@@ -71,6 +71,8 @@ bench: $(VENV)/.dev
 	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE pcn_bench" -c "CREATE DATABASE pcn_bench"
 	DATABASE_URL=$(BENCH_DATABASE_URL) HTTPS=0 $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/reports.py
+	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS pcn_faults_bench" -c "CREATE DATABASE pcn_faults_bench"
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/pcn_faults_bench $(PY) bench/faults/hostile_files.py
 
 vendor:
 	scripts/vendor-static.sh
