@@ -241,21 +241,27 @@ def _answer(outcome: Outcome, response: Any) -> Any:
     return response
 
 
-def _web(file: Hostile, world: World, outcome: Outcome) -> ImportBatch | None:
-    client, last = world.client, ImportBatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    profile = ImportProfile.objects.get(slug=file.profile)
+def _upload(file: Hostile, world: World, outcome: Outcome, url: str, **data: Any) -> ImportBatch | None:
+    """Send the file on the upload page: its batch, or None when the form refused it (or nothing came)."""
+    last = ImportBatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     upload = SimpleUploadedFile(file.name, file.content, "text/csv")
     with world.commit():
-        response = _answer(
-            outcome, client.post(reverse("caseload:import_upload"), {"profile": profile.pk, "file": upload})
-        )
+        response = _answer(outcome, world.client.post(reverse(url), {**data, "file": upload}))
     if response.status_code == 200 and "nhsuk-error-summary" in response.text:
         outcome.status = "form"
         return None
     batch = ImportBatch.objects.filter(pk__gt=last).first()
     if response.status_code != 302 or batch is None:
         outcome.problems.append(f"the upload answered {response.status_code}")
-        return batch
+    return batch
+
+
+def _web(file: Hostile, world: World, outcome: Outcome) -> ImportBatch | None:
+    profile = ImportProfile.objects.get(slug=file.profile)
+    batch = _upload(file, world, outcome, "caseload:import_upload", profile=profile.pk)
+    if batch is None:
+        return None
+    client = world.client
     _answer(outcome, client.get(batch.get_absolute_url()))
     batch.refresh_from_db()
     if batch.status == ImportBatch.Status.CHECKED:
@@ -272,21 +278,15 @@ def _web(file: Hostile, world: World, outcome: Outcome) -> ImportBatch | None:
 
 
 def _feed_web(file: Hostile, world: World, outcome: Outcome) -> ImportBatch | None:
-    client, last = world.client, ImportBatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    upload = SimpleUploadedFile(file.name, file.content, "text/csv")
-    response = _answer(outcome, client.post(reverse("caseload:care_event_import"), {"file": upload}))
-    if response.status_code == 200 and "nhsuk-error-summary" in response.text:
-        outcome.status = "form"
+    batch = _upload(file, world, outcome, "caseload:care_event_import")
+    if batch is None:
         return None
-    batch = ImportBatch.objects.filter(pk__gt=last).first()
-    if response.status_code != 302 or batch is None:
-        outcome.problems.append(f"the upload answered {response.status_code}")
-        return batch
-    _answer(outcome, client.get(reverse("caseload:care_event_import_detail", args=[batch.pk])))
+    detail = reverse("caseload:care_event_import_detail", args=[batch.pk])
+    _answer(outcome, world.client.get(detail))
     batch.refresh_from_db()
     if batch.status == ImportBatch.Status.CHECKED:
-        _answer(outcome, client.post(reverse("caseload:care_event_import_start", args=[batch.pk])))
-        _answer(outcome, client.get(reverse("caseload:care_event_import_detail", args=[batch.pk])))
+        _answer(outcome, world.client.post(reverse("caseload:care_event_import_start", args=[batch.pk])))
+        _answer(outcome, world.client.get(detail))
     return batch
 
 
