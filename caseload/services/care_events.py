@@ -291,6 +291,9 @@ def care_event_feed_parse(*, path: Path, user: User | None, now: Any = None) -> 
     missing = [h for h in profile.column_map if heading_key(h) not in headings]
     if missing:
         raise FileRejected("The file has no column " + ", ".join(f"“{h}”" for h in missing) + ".")
+    twice = next((h for h in profile.column_map if headings.count(heading_key(h)) > 1), None)
+    if twice:
+        raise FileRejected(f"The column “{twice}” appears twice. Remove or rename one of them.")
     index = {wanted[h]: i for i, h in enumerate(headings) if h in wanted}
     mapped = set(index.values())
     feed = CareEventFeed()

@@ -696,13 +696,45 @@ def _xlsx_value(value: Any) -> Any:
     return _cell_text(value)
 
 
+# What an XLSX file may unpack to. A part that inflates more than 100 times is a zip bomb, not a
+# spreadsheet (Apache POI's ZipSecureFile refuses the same ratio; Excel's XML inflates 5-30 times);
+# small parts are left alone. A sheet cannot have more rows than Excel's 1,048,576, and the cells read
+# (a row counts to its last cell: openpyxl fills the gaps) are capped, so that a small file cannot keep
+# a worker busy for hours.
+XLSX_MAX_INFLATE_RATIO = 100
+XLSX_RATIO_FROM_BYTES = 1_048_576
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_CELLS = 30_000_000
+
+
+def _xlsx_bomb(archive: zipfile.ZipFile, *, max_uncompressed: int) -> str:
+    """Why the archive must not be unpacked ("" when it may be)."""
+    parts = archive.infolist()
+    if any(Path(info.filename).name.lower() == "vbaproject.bin" for info in parts):
+        return (
+            "This is a macro-enabled workbook (.xlsm): save it as an Excel Workbook (.xlsx) or as CSV and "
+            "import that."
+        )
+    if sum(info.file_size for info in parts) > max_uncompressed:
+        return "The XLSX file unpacks to more than the import limit. Save it as CSV, or split it."
+    for info in parts:
+        if info.file_size > XLSX_RATIO_FROM_BYTES and info.file_size > XLSX_MAX_INFLATE_RATIO * max(
+            info.compress_size, 1
+        ):
+            return (
+                f"The XLSX file is packed {info.file_size // max(info.compress_size, 1):,} times smaller than "
+                "it unpacks to, which no spreadsheet is: it is damaged or made to overload the server. "
+                "Save it again from Excel, or as CSV."
+            )
+    return ""
+
+
 def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
     try:
         with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > max_uncompressed:
-                raise FileRejected(
-                    "The XLSX file unpacks to more than the import limit. Save it as CSV, or split it."
-                )
+            bomb = _xlsx_bomb(archive, max_uncompressed=max_uncompressed)
+        if bomb:
+            raise FileRejected(bomb)
         workbook = load_workbook(path, read_only=True, data_only=True)
     except FileRejected:
         raise
@@ -711,10 +743,26 @@ def _xlsx_rows(path: Path, *, max_uncompressed: int) -> Iterator[list[Any]]:
             "The XLSX file could not be opened. Save it again from Excel, or as CSV."
         ) from None
     try:
+        if not workbook.worksheets:
+            raise FileRejected("The XLSX file has no worksheet. Save it again from Excel, or as CSV.")
         sheet = workbook.worksheets[0]
+        # The rows as they are: a sheet's declared size (<dimension ref="A1:XFD1048576"/>) would
+        # otherwise pad every row to it.
+        sheet.reset_dimensions()
+        rows = cells = 0
         try:
             for values in sheet.iter_rows(values_only=True):
+                rows += 1
+                cells += len(values)
+                if rows > XLSX_MAX_ROWS or cells > XLSX_MAX_CELLS:
+                    raise FileRejected(
+                        f"The XLSX sheet has more than {XLSX_MAX_ROWS:,} rows or {XLSX_MAX_CELLS:,} cells, "
+                        "more than Excel or one import takes: it is damaged. Save it again from Excel, "
+                        "or as CSV."
+                    )
                 yield [_xlsx_value(value) for value in values]
+        except FileRejected:
+            raise
         except Exception:  # the sheet's XML is read as the rows are: damage shows up here
             raise FileRejected(
                 "The XLSX file could not be read to the end: it is damaged. Save it again from Excel, or as CSV."
@@ -1106,14 +1154,18 @@ class _Parser:
         for cells in rows:
             row += 1
             if len(cells) != width:
-                if len(cells) > width and any(_cell_text(c).strip() for c in cells[width:]):
+                # A CSV row short of cells is cut short (a truncated file's last row): padded, its
+                # blank cells would clear the patient's values. An XLSX row ends at its last value.
+                short = len(cells) < width and not xlsx and any(cell.strip() for cell in cells)
+                if short or (len(cells) > width and any(_cell_text(c).strip() for c in cells[width:])):
                     errors.append(
                         RowError(
                             row,
                             "",
                             "",
                             f"the row has {len(cells)} cells but there are {width} column headings: "
-                            "check the delimiter and quoting",
+                            + ("the file may be cut short; " if short else "")
+                            + "check the delimiter and quoting",
                         )
                     )
                     invalid_rows.add(row)

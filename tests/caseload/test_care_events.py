@@ -383,6 +383,23 @@ def test_a_feed_cell_with_a_control_character_is_a_row_error(tmp_path, settings,
     assert list(CareEvent.objects.values_list("kind", flat=True)) == [CareEvent.Kind.DISCHARGE]
 
 
+def test_a_feed_with_a_column_twice_is_refused(tmp_path, settings, manager):
+    # The second "NHS Number" column was read and the first silently ignored.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    path = tmp_path / "feed.csv"
+    path.write_text(
+        HEADER.strip() + ",NHS Number\n" + row(next(_unknown_numbers), "Admission", recent()).strip() + ",x\n"
+    )
+
+    batch = care_event_feed_import_file(path=path, by=manager.user)
+
+    assert (batch.status, batch.error_message) == (
+        ImportBatch.Status.FAILED,
+        "The column “NHS Number” appears twice. Remove or rename one of them.",
+    )
+    assert CareEvent.objects.count() == 0
+
+
 def test_feed_upload_with_a_control_character_is_checked_not_crashed(sign_in_as, settings, tmp_path, manager):
     settings.MEDIA_ROOT = tmp_path / "media"
     content = (HEADER + row(next(_unknown_numbers), "Admission\x00", recent())).encode()

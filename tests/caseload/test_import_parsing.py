@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from caseload.models import LongTermCondition
+from caseload.services import import_files
 from caseload.services.import_files import (
     FIELDS,
     LTC_KEYS,
@@ -17,6 +18,7 @@ from caseload.services.import_files import (
     RowError,
     _Invalid,
     _nhs_number,
+    _xlsx_rows,
     condition_flag,
     parse_population_file,
     profile_problems,
@@ -24,6 +26,7 @@ from caseload.services.import_files import (
 )
 from pcn.nhs_number import is_valid
 from tests.caseload.import_helpers import shipped_profiles
+from tests.faults.corpus import sheet_xml, xlsx
 
 TODAY = date(2026, 11, 23)
 PRACTICES = {"P99001": PracticeInfo(1, True), "P99002": PracticeInfo(2, True)}
@@ -411,3 +414,83 @@ def test_a_repeat_of_an_invalid_nhs_number_is_not_a_warning(tmp_path):
 
     assert result.warnings == []
     assert [error.row for error in result.errors] == [2, 4]
+
+
+# --- XLSX files made to keep a worker busy or to fill its memory (found by tests/faults) ---------------
+
+
+def xlsx_file(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(data)
+    return path
+
+
+def xlsx_read(path: Path) -> list[list]:
+    return list(_xlsx_rows(path, max_uncompressed=200 * 1_048_576))
+
+
+def test_an_xlsx_sheets_declared_size_does_not_pad_its_rows(tmp_path):
+    # <dimension ref="A1:XFD1048576"/> made every row 16,384 cells: a 1.5 KB file with one far cell
+    # kept a worker busy for hours.
+    sheet = sheet_xml([["NHS number", "Practice"], ["9990000018", "P99001"]], dimension="A1:XFD1048576")
+
+    rows = xlsx_read(xlsx_file(tmp_path, xlsx(sheet)))
+
+    assert rows == [["NHS number", "Practice"], ["9990000018", "P99001"]]
+
+
+def test_an_xlsx_sheet_longer_than_excels_is_refused(tmp_path):
+    far = '<row r="1048577"><c r="A1048577"><v>1</v></c></row>'
+    path = xlsx_file(tmp_path, xlsx(sheet_xml([["NHS number", "Practice"]], extra_rows=far)))
+
+    with pytest.raises(FileRejected, match="more than 1,048,576 rows"):
+        xlsx_read(path)
+
+
+def test_an_xlsx_sheet_of_too_many_cells_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(import_files, "XLSX_MAX_CELLS", 100_000)
+    far = "".join(
+        f'<row r="{r}"><c r="XFD{r}"><v>1</v></c></row>' for r in range(2, 12)
+    )  # 16,384 cells a row
+    path = xlsx_file(tmp_path, xlsx(sheet_xml([["NHS number", "Practice"]], extra_rows=far)))
+
+    with pytest.raises(FileRejected, match="or 100,000 cells"):
+        xlsx_read(path)
+
+
+def test_an_xlsx_part_that_inflates_more_than_100_times_is_refused_unread(tmp_path):
+    sheet = sheet_xml([["NHS number", "Practice"]], extra_rows="<row/>" * 400_000)  # 2.4 MB → 10 KB
+
+    with pytest.raises(FileRejected, match=r"packed \d[\d,]* times smaller than it unpacks to"):
+        xlsx_read(xlsx_file(tmp_path, xlsx(sheet)))
+
+
+def test_a_macro_enabled_workbook_is_refused(tmp_path):
+    data = xlsx(sheet_xml([["NHS number", "Practice"]]), parts={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0"})
+
+    with pytest.raises(FileRejected, match=r"macro-enabled workbook \(\.xlsm\)"):
+        xlsx_read(xlsx_file(tmp_path, data))
+
+
+def test_a_workbook_without_a_worksheet_is_refused_not_crashed(tmp_path):
+    # workbook.worksheets[0] raised IndexError: the batch failed as "an unexpected error".
+    with pytest.raises(FileRejected, match="has no worksheet"):
+        xlsx_read(xlsx_file(tmp_path, xlsx(None)))
+
+
+def test_a_csv_row_short_of_cells_is_an_error_not_blanks(tmp_path):
+    # A file cut short ends in a short row: padded with blanks, it imported them and cleared the
+    # patient's address (and any other value after the cut).
+    profile = Profile(column_map={**BASIC, "Address": "address"})
+
+    result = parse(
+        tmp_path, "NHS number,Practice,Address\n9990000018,P99001,1 High St\n9990000026,P99001", profile
+    )
+
+    assert result.errors == [
+        RowError(
+            3, "", "", "the row has 2 cells but there are 3 column headings: the file may be cut short; "
+            "check the delimiter and quoting",
+        )
+    ]  # fmt: skip
+    assert result.records == [("9990000018", 1, "1 High St")]
