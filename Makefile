@@ -79,6 +79,7 @@ bench: $(VENV)/.dev
 	@psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS pcn_faults_bench" -c "CREATE DATABASE pcn_faults_bench"
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/pcn_faults_bench $(PY) bench/faults/hostile_files.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/load/run.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/faults/outages.py
 
 vendor:
 	scripts/vendor-static.sh

@@ -3,8 +3,10 @@ set Django up (on the demo PCN for most); and how the page benchmarks time a pag
 
 import argparse
 import os
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import django
@@ -99,3 +101,47 @@ def signed_in_client(user: object) -> object:
     session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get(confirmed=True).persistent_id  # type: ignore[attr-defined]
     session.save()
     return client
+
+
+def signed_in_session(user: object) -> str:
+    """A session key signed in as `user` past two-factor, written as a sign-in would (for a client that
+    is not Django's: Locust, urllib), the user given a confirmed TOTP device if they have none."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from pcn.sessions import SessionStore
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="bench", confirmed=True
+    )
+    store = SessionStore()
+    store.update(
+        {
+            "_auth_user_id": str(user.pk),  # type: ignore[attr-defined]
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": user.get_session_auth_hash(),  # type: ignore[attr-defined]
+            DEVICE_ID_SESSION_KEY: device.persistent_id,
+            "_pcn_signed_in_at": int(time.time()),
+        }
+    )
+    store.create()
+    return store.session_key  # type: ignore[return-value]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gunicorn(port: int, workers: int) -> subprocess.Popen:
+    """gunicorn serving the project as in production (DEBUG off) on 127.0.0.1:`port`, once it answers."""
+    env = {**os.environ, "DEBUG": "0", "HTTPS": "0", "DEMO_MODE": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    command = [str(Path(sys.executable).with_name("gunicorn")), "pcn.wsgi", "-b", f"127.0.0.1:{port}"]
+    command += ["-w", str(workers), "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 — this venv's
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")

@@ -15,12 +15,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from django_on_postgres import arguments, demo_django
+from django_on_postgres import arguments, demo_django, gunicorn, signed_in_session
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"patient page": 300, "care plan page": 300, "lists": 800, "MDT agenda": 800}
@@ -34,9 +33,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         plan_path = Path(folder) / "plan.json"
         plan_path.write_text(json.dumps(plan))
-        server = _gunicorn(args.port, args.workers)
+        server = gunicorn(args.port, args.workers)
         try:
-            _wait_for(args.port)
             stats = _locust(plan_path, Path(folder), args)
         finally:
             server.terminate()
@@ -47,12 +45,8 @@ def main() -> int:
 def _plan(users: int) -> dict:
     """The sessions and the pages to open (the practices' patients, plans and meetings)."""
     from django.conf import settings
-    from django.contrib.sessions.backends.base import SessionBase
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from pcn.models import Membership, Practice, Role, User
-    from pcn.sessions import SessionStore
 
     practices = list(Practice.objects.order_by("pk"))
     pages = {p.pk: _pages(p) for p in practices}
@@ -63,19 +57,7 @@ def _plan(users: int) -> dict:
             email=f"load-{n}@bench.pcn.test", defaults={"full_name": f"Load User {n}"}
         )
         Membership.objects.get_or_create(user=user, practice=practice, role=Role.COORDINATOR)
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="load", defaults={"confirmed": True})
-        store: SessionBase = SessionStore()
-        store.update(
-            {
-                "_auth_user_id": str(user.pk),
-                "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
-                "_auth_user_hash": user.get_session_auth_hash(),
-                DEVICE_ID_SESSION_KEY: device.persistent_id,
-                "_pcn_signed_in_at": int(time.time()),
-            }
-        )
-        store.create()
-        users_plans.append({"session": store.session_key, **pages[practice.pk]})
+        users_plans.append({"session": signed_in_session(user), **pages[practice.pk]})
     return {"cookie": settings.SESSION_COOKIE_NAME, "users": users_plans}
 
 
@@ -96,25 +78,6 @@ def _pages(practice: object) -> dict:
         ),
         "lists": ["/patients/", "/caseload/", "/recall/", "/tasks/", "/referrals/"],
     }
-
-
-def _gunicorn(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DEBUG": "0", "HTTPS": "0", "DEMO_MODE": "0", "ALLOWED_HOSTS": "127.0.0.1"}
-    command = [str(Path(sys.executable).with_name("gunicorn")), "pcn.wsgi", "-b", f"127.0.0.1:{port}"]
-    command += ["-w", str(workers), "--access-logfile", "-", "--log-level", "warning"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603 — this venv's gunicorn
-
-
-def _wait_for(port: int) -> None:
-    import urllib.request
-
-    for _ in range(60):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not start")
 
 
 def _locust(plan: Path, folder: Path, args: object) -> list[dict]:
