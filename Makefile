@@ -80,6 +80,7 @@ bench: $(VENV)/.dev
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/pcn_faults_bench $(PY) bench/faults/hostile_files.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/load/run.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/faults/outages.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/faults/two_beats.py
 
 vendor:
 	scripts/vendor-static.sh
