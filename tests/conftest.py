@@ -156,6 +156,15 @@ def clinical_lead(practice_a) -> Person:
 
 
 @pytest.fixture
+def safeguarding_lead(practice_a) -> Person:
+    """Practice A's named safeguarding lead: a GP who works in the product as a coordinator."""
+    person = make_person(practice_a, Role.COORDINATOR, full_name="Dr Sade Safe", email="sade@example.test")
+    practice_a.safeguarding_lead = person.user
+    practice_a.save()
+    return person
+
+
+@pytest.fixture
 def manager(practice_a) -> Person:
     return make_person(practice_a, Role.MANAGER, full_name="Mina Manager", email="mina@example.test")
 

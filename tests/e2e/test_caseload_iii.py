@@ -6,8 +6,6 @@ page. (test_stories.py and test_safeguarding.py try each part further.)"""
 import pytest
 
 from caseload.models import Feedback, SafeguardingConcern, Task
-from pcn.models import Role
-from tests.conftest import make_person
 from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 
@@ -19,11 +17,9 @@ WORDS = "She said a neighbour has been taking her pension card and keeping the c
 
 
 def test_a_story_and_a_concern_and_the_lead_acknowledges_it(
-    page, live_server, coordinator, patient, practice_a, eager_celery
+    page, live_server, coordinator, patient, safeguarding_lead, eager_celery
 ):
-    lead = make_person(practice_a, Role.CLINICAL_LEAD, full_name="Dr Lee Lead", email="lee@example.test")
-    practice_a.safeguarding_lead = lead.user
-    practice_a.save()
+    lead = safeguarding_lead
     signed_in_page(page, live_server, coordinator.user)
 
     page.goto(patient.get_absolute_url())
@@ -45,7 +41,7 @@ def test_a_story_and_a_concern_and_the_lead_acknowledges_it(
     page.get_by_label("No", exact=True).check()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Raise the concern").click()
-    assert "Dr Lee Lead has been sent an email and a task." in page.locator("main").inner_text()
+    assert "Dr Sade Safe has been sent an email and a task." in page.locator("main").inner_text()
     assert not page.get_by_test_id("emergency-guidance").count()  # no immediate risk: no emergency box
     assert axe_violations(page) == []
     screenshot(page, "caseload-iii-concern-raised")

@@ -9,8 +9,6 @@ import pytest
 from django.core import mail
 
 from caseload.models import SafeguardingConcern, Task
-from pcn.models import Role
-from tests.conftest import make_person
 from tests.e2e.conftest import axe_violations, nav_click, screenshot
 from tests.e2e.test_caseload import signed_in_page
 
@@ -21,12 +19,9 @@ WORDS = "Bruises on both forearms. She said her grandson grabs her when she will
 
 
 def test_raise_a_concern_and_the_lead_acknowledges_it(
-    page, live_server, coordinator, patient, practice_a, eager_celery
+    page, live_server, coordinator, patient, safeguarding_lead, eager_celery
 ):
-    lead = make_person(practice_a, Role.COORDINATOR, full_name="Dr Sade Safe", email="sade@example.test")
-    practice_a.safeguarding_lead = lead.user
-    practice_a.save()
-
+    lead = safeguarding_lead
     signed_in_page(page, live_server, coordinator.user)
     page.goto(patient.get_absolute_url())
     page.get_by_role("link", name="Raise a safeguarding concern").click()
